@@ -160,6 +160,8 @@ export class HubServer {
           repository: ctx.record.repository,
           reference: ctx.record.reference,
           digest: ctx.record.digest,
+          gun: ctx.record.gun,
+          role: ctx.record.role,
         });
       } catch (error) {
         this.logError(error, req);

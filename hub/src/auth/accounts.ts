@@ -15,7 +15,9 @@ export const accountNameSchema = z
   .min(2)
   .max(64)
   .regex(/^[a-z0-9]+(?:[._-][a-z0-9]+)*$/, 'lowercase letters, digits and single . _ - separators')
-  .refine((name) => name !== 'library', { message: '"library" is reserved for the hub' });
+  .refine((name) => name !== 'library', { message: '"library" is reserved for the hub' })
+  // GUN hosts (notary/gun.ts): `localhost/...` and `docker.io/...` never name an account's namespace.
+  .refine((name) => name !== 'localhost' && name !== 'docker.io', { message: 'this name is reserved' });
 
 export const passwordSchema = z.string().min(8, 'at least 8 characters').max(1024);
 

@@ -7,7 +7,14 @@
  * - `library/...` and un-namespaced names are read-only for every account:
  *   the hub fills `library/` itself, as Docker Hub's official images are.
  * - the catalog (`registry:catalog:*`) is listed for signed-in accounts only.
+ *
+ * Trust data (the Notary API) follows the same rules: a scope naming a GUN
+ * (`repository:localhost:4443/alice/app:push,pull`, `repository:docker.io/
+ * library/alpine:pull`, as notary and docker ask for it) is judged by the
+ * registry repository the GUN names (notary/gun.ts), so alice owns the trust
+ * data of `<any host>/alice/...` and nobody may write `…/library/...`.
  */
+import { repositoryOfGun } from '../notary/gun.js';
 import type { AccessEntry } from './scope.js';
 
 export function allowedActions(
@@ -18,7 +25,8 @@ export function allowedActions(
     return entry.name === 'catalog' && account !== undefined ? ['*'] : [];
   }
   if (entry.type !== 'repository') return [];
-  const namespace = entry.name.includes('/') ? entry.name.slice(0, entry.name.indexOf('/')) : undefined;
+  const repository = repositoryOfGun(entry.name) ?? entry.name;
+  const namespace = repository.includes('/') ? repository.slice(0, repository.indexOf('/')) : undefined;
   if (account !== undefined && namespace === account && namespace !== 'library') {
     return ['pull', 'push', 'delete', '*'];
   }

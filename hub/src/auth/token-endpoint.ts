@@ -16,6 +16,7 @@ import { HubError } from '../errors.js';
 import { readBody } from '../http/body.js';
 import type { RequestContext } from '../http/context.js';
 import { sendJson } from '../http/respond.js';
+import { isValidGun } from '../notary/gun.js';
 import { isValidName } from '../registry/references.js';
 import { grant } from './policy.js';
 import { parseScope, type AccessEntry } from './scope.js';
@@ -50,7 +51,8 @@ function requestedAccess(scopes: string[]): AccessEntry[] {
   for (const scope of scopes) {
     const entry = parseScope(scope);
     if (entry === undefined) continue;
-    if (entry.type === 'repository' && !isValidName(entry.name)) {
+    // A trust-server scope names a GUN (`localhost:4443/alice/app`), which is not a registry name.
+    if (entry.type === 'repository' && !isValidName(entry.name) && !isValidGun(entry.name)) {
       throw new HubError('NAME_INVALID', 'invalid repository name in scope', { detail: { scope } });
     }
     entries.push(entry);

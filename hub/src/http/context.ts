@@ -8,6 +8,9 @@ export interface RecordFields {
   repository?: string;
   reference?: string;
   digest?: string;
+  /** Notary API: the GUN and the TUF role (or `timestamp.key`, …) the request addressed. */
+  gun?: string;
+  role?: string;
 }
 
 export interface RequestContext {

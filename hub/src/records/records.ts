@@ -19,14 +19,21 @@ export interface RequestRecord {
   repository: string | undefined;
   reference: string | undefined;
   digest: string | undefined;
+  /** Notary API requests: the GUN and role addressed. */
+  gun: string | undefined;
+  role: string | undefined;
 }
 
-export type NewRecord = Omit<RequestRecord, 'id'>;
+export type NewRecord = Omit<RequestRecord, 'id' | 'gun' | 'role'> & {
+  gun?: string | undefined;
+  role?: string | undefined;
+};
 
 export interface RecordQuery {
   session?: string;
   account?: string;
   repository?: string;
+  gun?: string;
   /** Only records at or after this time (Date or ms epoch). */
   since?: Date | number;
   /** Newest first, at most this many (default 100, max 10 000). */
@@ -68,6 +75,8 @@ interface Row {
   repository: string | null;
   reference: string | null;
   digest: string | null;
+  gun: string | null;
+  role: string | null;
 }
 
 function fromRow(row: Row): RequestRecord {
@@ -82,6 +91,8 @@ function fromRow(row: Row): RequestRecord {
     repository: row.repository ?? undefined,
     reference: row.reference ?? undefined,
     digest: row.digest ?? undefined,
+    gun: row.gun ?? undefined,
+    role: row.role ?? undefined,
   };
 }
 
@@ -97,8 +108,8 @@ export class RequestRecords extends EventEmitter<RecordsEvents> {
   add(record: NewRecord): RequestRecord {
     const result = this.db
       .prepare(
-        `INSERT INTO requests (time, session, account, method, path, status, repository, reference, digest)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+        `INSERT INTO requests (time, session, account, method, path, status, repository, reference, digest, gun, role)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
       )
       .run(
         record.time,
@@ -110,8 +121,15 @@ export class RequestRecords extends EventEmitter<RecordsEvents> {
         record.repository ?? null,
         record.reference ?? null,
         record.digest ?? null,
+        record.gun ?? null,
+        record.role ?? null,
       );
-    const stored: RequestRecord = { ...record, id: Number(result.lastInsertRowid) };
+    const stored: RequestRecord = {
+      ...record,
+      gun: record.gun,
+      role: record.role,
+      id: Number(result.lastInsertRowid),
+    };
     this.emit('record', stored);
     return stored;
   }
@@ -130,6 +148,10 @@ export class RequestRecords extends EventEmitter<RecordsEvents> {
     if (filter.repository !== undefined) {
       clauses.push('repository = ?');
       params.push(filter.repository);
+    }
+    if (filter.gun !== undefined) {
+      clauses.push('gun = ?');
+      params.push(filter.gun);
     }
     if (filter.since !== undefined) {
       clauses.push('time >= ?');

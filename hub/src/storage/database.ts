@@ -78,6 +78,43 @@ const MIGRATIONS: string[] = [
   CREATE INDEX requests_repository ON requests(repository, id);
   CREATE INDEX requests_time ON requests(time);
   `,
+  // Notary server API (notary/): trust metadata, its change feed and the
+  // server-held keys. Every version of every role is kept, as notary-server's
+  // stores do (GET by version and by checksum serve old files).
+  `
+  ALTER TABLE requests ADD COLUMN gun TEXT;
+  ALTER TABLE requests ADD COLUMN role TEXT;
+  CREATE TABLE tuf_files (
+    gun TEXT NOT NULL,
+    role TEXT NOT NULL,
+    version INTEGER NOT NULL,
+    sha256 TEXT NOT NULL,
+    content BLOB NOT NULL,
+    created_at INTEGER NOT NULL,
+    PRIMARY KEY (gun, role, version)
+  );
+  CREATE INDEX tuf_files_checksum ON tuf_files(gun, role, sha256);
+  CREATE TABLE tuf_changes (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    created_at INTEGER NOT NULL,
+    gun TEXT NOT NULL,
+    version INTEGER NOT NULL,
+    sha256 TEXT NOT NULL,
+    category TEXT NOT NULL
+  );
+  CREATE INDEX tuf_changes_gun ON tuf_changes(gun, id);
+  -- Private keys are sealed (AES-256-GCM) with trust-keys.secret, never stored in clear.
+  CREATE TABLE tuf_keys (
+    gun TEXT NOT NULL,
+    role TEXT NOT NULL,
+    key_id TEXT NOT NULL,
+    keytype TEXT NOT NULL,
+    public BLOB NOT NULL,
+    sealed BLOB NOT NULL,
+    created_at INTEGER NOT NULL,
+    PRIMARY KEY (gun, role, key_id)
+  );
+  `,
 ];
 
 export function openDatabase(file: string): Db {

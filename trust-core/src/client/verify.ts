@@ -12,26 +12,36 @@ import type { PublicKey } from '../crypto/keys.js';
 import type { RsaVerifier } from '../crypto/signatures.js';
 import { verifySignature } from '../crypto/signatures.js';
 import { checkRootCertificate, parseCertificate } from '../crypto/x509.js';
-import type { Metadata, Root, Signed } from '../models/metadata.js';
+import type { Metadata, Root, Signature, Signed } from '../models/metadata.js';
 
 export interface VerifyOptions {
   rsa?: RsaVerifier;
 }
 
-/** Count valid signatures from distinct keys of the role. */
+/** Count valid signatures over `message` from distinct keys among `keys`. */
+export function countValid(
+  signatures: readonly Signature[],
+  message: Uint8Array,
+  keys: Readonly<Record<string, PublicKey>>,
+  options: VerifyOptions = {},
+): number {
+  const counted = new Set<string>();
+  for (const sig of signatures) {
+    if (counted.has(sig.keyid)) continue;
+    const key = keys[sig.keyid];
+    if (!key || key.id !== sig.keyid) continue;
+    if (verifySignature(key, sig.method, message, sig.sig, options)) counted.add(sig.keyid);
+  }
+  return counted.size;
+}
+
+/** Count valid signatures on a metadata file from distinct keys of the role. */
 export function countValidSignatures(
   md: Metadata<Signed>,
   keys: Readonly<Record<string, PublicKey>>,
   options: VerifyOptions = {},
 ): number {
-  const counted = new Set<string>();
-  for (const sig of md.signatures) {
-    if (counted.has(sig.keyid)) continue;
-    const key = keys[sig.keyid];
-    if (!key || key.id !== sig.keyid) continue;
-    if (verifySignature(key, sig.method, md.signedBytes, sig.sig, options)) counted.add(sig.keyid);
-  }
-  return counted.size;
+  return countValid(md.signatures, md.signedBytes, keys, options);
 }
 
 export function verifyThreshold(
@@ -73,8 +83,35 @@ export function validRootCertKeys(root: Root, gun: string, now: Date): Record<st
 }
 
 /**
- * notary trustpinning.ValidateRoot, for a root we already have a trusted
- * predecessor of (`previous`) or none (trust on first use).
+ * The previous root's certificate keys that name this GUN, expiry not
+ * checked: a rotation away from an expired root must still be possible
+ * (notary validRootLeafCerts(…, checkExpiry=false)).
+ */
+function previousRootCertKeys(root: Root, gun: string): Record<string, PublicKey> {
+  const out: Record<string, PublicKey> = Object.create(null) as Record<string, PublicKey>;
+  for (const [id, key] of Object.entries(root.roleKeys('root'))) {
+    if (key.keytype !== 'ecdsa-x509' && key.keytype !== 'rsa-x509') continue;
+    try {
+      const cert = parseCertificate(new TextDecoder().decode(key.publicBytes));
+      // Checking at the certificate's own NotBefore applies every rule but the validity window.
+      checkRootCertificate(cert, gun, new Date(cert.notBefore));
+      out[id] = key;
+    } catch {
+      // not a usable certificate for this GUN: it does not count
+    }
+  }
+  return out;
+}
+
+const ROOT_PATH_FAILURE = 'could not validate the path to a trusted root: ';
+
+/**
+ * notary trustpinning.ValidateRoot, in notary's order, for a root with a
+ * trusted predecessor (`previous`) or without one (trust on first use):
+ * 1. the candidate's leaf certificates must be valid for the GUN;
+ * 2. with a predecessor, its GUN certificates (expiry ignored) must sign
+ *    the candidate to their threshold;
+ * 3. the candidate must meet its own threshold with its valid certificates.
  */
 export function validateRoot(
   candidate: Metadata<Root>,
@@ -83,11 +120,21 @@ export function validateRoot(
   now: Date,
   options: VerifyOptions = {},
 ): void {
+  const certKeys = validRootCertKeys(candidate.signed, gun, now);
+  if (Object.keys(certKeys).length === 0) {
+    throw new VerificationError('BAD_CERTIFICATE', ROOT_PATH_FAILURE + 'unable to retrieve valid leaf certificates', {
+      suggestion: `The root certificate is not valid for ${gun}: the trust data may belong to another repository.`,
+    });
+  }
   if (previous) {
-    // The new root must be signed by a threshold of the old root's keys.
-    const oldKeys = previous.signed.roleKeys('root');
-    const oldThreshold = previous.signed.role('root').threshold;
-    if (countValidSignatures(candidate, oldKeys, options) < oldThreshold) {
+    const trusted = previousRootCertKeys(previous.signed, gun);
+    if (Object.keys(trusted).length === 0) {
+      throw new VerificationError(
+        'ROOT_ROTATION_FAILED',
+        ROOT_PATH_FAILURE + 'could not retrieve trusted certs from previous root role data',
+      );
+    }
+    if (countValidSignatures(candidate, trusted, options) < previous.signed.role('root').threshold) {
       throw new VerificationError(
         'ROOT_ROTATION_FAILED',
         'could not rotate trust to a new trusted root: failed to validate data with current trusted certificates',
@@ -95,17 +142,7 @@ export function validateRoot(
       );
     }
   }
-  const certKeys = validRootCertKeys(candidate.signed, gun, now);
-  if (Object.keys(certKeys).length === 0) {
-    throw new VerificationError(
-      'BAD_CERTIFICATE',
-      'could not validate the path to a trusted root: unable to retrieve valid leaf certificates',
-    );
-  }
   if (countValidSignatures(candidate, certKeys, options) < candidate.signed.role('root').threshold) {
-    throw new VerificationError(
-      'THRESHOLD_NOT_MET',
-      'could not validate the path to a trusted root: failed to validate integrity of roots',
-    );
+    throw new VerificationError('THRESHOLD_NOT_MET', ROOT_PATH_FAILURE + 'failed to validate integrity of roots');
   }
 }

@@ -79,7 +79,8 @@ export class RepositoryEditor {
     private readonly targets: Map<string, Targets>,
     /** Bytes of every role as last published (or signed at init). */
     private readonly published: Map<string, Uint8Array>,
-    private snapshot: Snapshot | undefined,
+    /** Version of the last snapshot signed (notary signs v1 at init). */
+    private snapshotVersion: number,
     readonly serverManagedSnapshot: boolean,
     private now: Date,
   ) {}
@@ -101,12 +102,13 @@ export class RepositoryEditor {
       root,
       new Map([['targets', targets]]),
       new Map(),
-      undefined,
+      options.serverManagedSnapshot ? 0 : 1,
       options.serverManagedSnapshot,
       now,
     );
     editor.states.set('root', 'new');
     editor.states.set('targets', 'new');
+    if (!options.serverManagedSnapshot) editor.states.set('snapshot', 'new');
     return editor;
   }
 
@@ -123,7 +125,6 @@ export class RepositoryEditor {
       }
     }
     if (repo.files.root) published.set('root', repo.files.root);
-    const snapshot = repo.snapshot.signed;
     // The server manages the snapshot when the root's snapshot key is not
     // one the caller can sign with; callers that know say so explicitly.
     return new RepositoryEditor(
@@ -131,7 +132,7 @@ export class RepositoryEditor {
       repo.root.signed,
       targets,
       published,
-      snapshot,
+      repo.snapshot.signed.version,
       serverManagedSnapshot ?? false,
       now,
     );
@@ -430,20 +431,24 @@ export class RepositoryEditor {
     }
 
     // Snapshot: rebuilt by the client only if it holds the snapshot key.
-    if (!this.serverManagedSnapshot && (files.size > 0 || this.states.get('snapshot') === 'dirty')) {
+    const snapshotState = this.states.get('snapshot') ?? 'clean';
+    if (!this.serverManagedSnapshot && (files.size > 0 || snapshotState !== 'clean')) {
       const all = new Map(this.published);
       for (const [role, bytes] of files) all.set(role, bytes);
       const meta = Object.create(null) as Record<string, FileMeta>;
       for (const [role, bytes] of all) meta[role] = FileMeta.forBytes(bytes);
-      const isNew = this.snapshot === undefined;
-      const version = isNew ? 1 : this.snapshot!.version + 1;
+      // The snapshot notary signed at init is kept at v1 only if nothing
+      // changed since; any change re-signs it with the next version.
+      const changedSinceInit = dirtyTargets.some((role) => this.states.get(role) === 'dirty');
+      const keep = snapshotState === 'new' && !changedSinceInit && this.states.get('root') !== 'dirty';
+      const version = keep ? this.snapshotVersion : this.snapshotVersion + 1;
       const snapshot = new Snapshot(version, expiresIn(now, DEFAULT_EXPIRY_DAYS.snapshot), meta);
       const keys = Object.values(this.root.roleKeys('snapshot'));
       files.set(
         'snapshot',
         await this.signRole('snapshot', snapshot, keys, this.root.role('snapshot').threshold, source),
       );
-      this.snapshot = snapshot;
+      this.snapshotVersion = version;
     }
 
     for (const [role, bytes] of files) {

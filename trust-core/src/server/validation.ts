@@ -44,9 +44,8 @@ import { canonicalBytes, isJsonObject, parseJsonBytes } from '../encoding/canoni
 import { toHex, sha256, sha512, bytesEqual } from '../encoding/bytes.js';
 import type { PublicKey } from '../crypto/keys.js';
 import type { Signer, VerifyOptions } from '../crypto/signatures.js';
-import { verifySignature } from '../crypto/signatures.js';
-import { checkRootCertificate, parseCertificate } from '../crypto/x509.js';
-import { validRootCertKeys } from '../client/verify.js';
+import { countValid, validateRoot } from '../client/verify.js';
+import { VerificationError } from '../errors.js';
 import { DEFAULT_EXPIRY_DAYS, expiresIn, formatUnixDate } from '../models/expires.js';
 import { FileMeta } from '../models/file-meta.js';
 import type { Root, Targets } from '../models/metadata.js';
@@ -127,7 +126,6 @@ export interface ValidatedUpdate {
 /** A failure inside notary's TUF builder; `message` is notary's error text. */
 class LoadError extends Error {}
 
-const ROOT_PATH_FAIL = 'could not validate the path to a trusted root: ';
 const NO_SNAPSHOT_KEY =
   'no snapshot was included in update and server does not hold current snapshot key for repository';
 // Sic: notary's message has two spaces (server/handlers/validation.go generateTimestamp).
@@ -185,7 +183,7 @@ function decodeEnvelope(bytes: Uint8Array): Envelope {
 }
 
 /** Distinct keys of `keys` with a valid signature over the canonical `signed` (notary VerifySignatures). */
-function countValid(
+function countValidInEnvelope(
   env: Envelope,
   keys: Readonly<Record<string, PublicKey>>,
   options: VerifyOptions,
@@ -197,14 +195,7 @@ function countValid(
   } catch {
     return 0;
   }
-  const valid = new Set<string>();
-  for (const sig of env.signatures) {
-    if (valid.has(sig.keyid)) continue;
-    const key = keys[sig.keyid];
-    if (!key || key.id !== sig.keyid) continue;
-    if (verifySignature(key, sig.method, message, sig.sig, options)) valid.add(sig.keyid);
-  }
-  return valid.size;
+  return countValid(env.signatures, message, keys, options);
 }
 
 /** notary tuf/signed/verify.go VerifySignatures, with its messages. */
@@ -220,7 +211,7 @@ function verifySignatures(
   if (!isJsonObject(env.signed)) {
     throw new LoadError('json: cannot unmarshal into Go value of type map[string]interface {}');
   }
-  if (countValid(env, keys, options) < threshold) {
+  if (countValidInEnvelope(env, keys, options) < threshold) {
     throw new LoadError(`valid signatures did not meet threshold for ${role}`);
   }
 }
@@ -243,51 +234,19 @@ function verifyExpiry(md: Metadata, role: string, now: Date): void {
     throw new LoadError(`${role} expired at ${formatUnixDate(md.signed.expiresAt)}`);
 }
 
-/** The previous root's certificate keys for the GUN, expiry not checked (validRootLeafCerts(…, false)). */
-function trustedCertKeys(root: Root, gun: string): Record<string, PublicKey> {
-  const out = Object.create(null) as Record<string, PublicKey>;
-  for (const [id, key] of Object.entries(root.roleKeys('root'))) {
-    if (key.keytype !== 'ecdsa-x509' && key.keytype !== 'rsa-x509') continue;
-    try {
-      const cert = parseCertificate(new TextDecoder().decode(key.publicBytes));
-      // Checking at the certificate's own NotBefore applies every rule but the validity window.
-      checkRootCertificate(cert, gun, new Date(cert.notBefore));
-      out[id] = key;
-    } catch {
-      // Not a usable certificate for this GUN: it simply does not count.
-    }
-  }
-  return out;
-}
-
-/** notary trustpinning.ValidateRoot (with an empty trust-pinning config: TOFU). */
+/** notary trustpinning.ValidateRoot (with an empty trust-pinning config: TOFU), as a load error. */
 function validateRootLikeNotary(
-  env: Envelope,
   candidate: Metadata<Root>,
   previous: Metadata<Root> | undefined,
   gun: string,
   now: Date,
   options: VerifyOptions,
 ): void {
-  const certKeys = validRootCertKeys(candidate.signed, gun, now);
-  if (Object.keys(certKeys).length === 0) {
-    throw new LoadError(ROOT_PATH_FAIL + 'unable to retrieve valid leaf certificates');
-  }
-  if (previous) {
-    const trusted = trustedCertKeys(previous.signed, gun);
-    if (Object.keys(trusted).length === 0) {
-      throw new LoadError(ROOT_PATH_FAIL + 'could not retrieve trusted certs from previous root role data');
-    }
-    const threshold = previous.signed.role('root').threshold;
-    if (env.signatures.length === 0 || countValid(env, trusted, options) < threshold) {
-      throw new LoadError(
-        'could not rotate trust to a new trusted root: failed to validate data with current trusted certificates',
-      );
-    }
-  }
-  const threshold = candidate.signed.role('root').threshold;
-  if (env.signatures.length === 0 || countValid(env, certKeys, options) < threshold) {
-    throw new LoadError(ROOT_PATH_FAIL + 'failed to validate integrity of roots');
+  try {
+    validateRoot(candidate, previous, gun, now, options);
+  } catch (error) {
+    if (error instanceof VerificationError) throw new LoadError(error.message);
+    throw error;
   }
 }
 
@@ -320,9 +279,10 @@ class ServerBuilder {
 
   loadRoot(bytes: Uint8Array, minVersion: number, allowExpired: boolean): void {
     this.notChecksummed.set('root', bytes);
-    const env = decodeEnvelope(bytes);
+    // notary decodes the envelope first, so its errors come before structural ones.
+    decodeEnvelope(bytes);
     const md = typed(bytes, 'Root');
-    validateRootLikeNotary(env, md, this.previousRoot, this.gun, this.now, this.options);
+    validateRootLikeNotary(md, this.previousRoot, this.gun, this.now, this.options);
     if (md.signed.version < minVersion) {
       throw new LoadError(`version ${md.signed.version} is lower than current version ${minVersion}`);
     }

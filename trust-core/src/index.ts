@@ -20,7 +20,13 @@ export * from './crypto/index.js';
 
 export { FileMeta, checkHashes, computeHashes } from './models/file-meta.js';
 export type { Hashes } from './models/file-meta.js';
-export { DEFAULT_EXPIRY_DAYS, expiresIn, formatExpires, formatUnixDate, parseExpires } from './models/expires.js';
+export {
+  DEFAULT_EXPIRY_DAYS,
+  expiresIn,
+  formatExpires,
+  formatUnixDate,
+  parseExpires,
+} from './models/expires.js';
 export {
   BASE_ROLES,
   DelegatedRole,

@@ -122,9 +122,13 @@ export function validateRoot(
 ): void {
   const certKeys = validRootCertKeys(candidate.signed, gun, now);
   if (Object.keys(certKeys).length === 0) {
-    throw new VerificationError('BAD_CERTIFICATE', ROOT_PATH_FAILURE + 'unable to retrieve valid leaf certificates', {
-      suggestion: `The root certificate is not valid for ${gun}: the trust data may belong to another repository.`,
-    });
+    throw new VerificationError(
+      'BAD_CERTIFICATE',
+      ROOT_PATH_FAILURE + 'unable to retrieve valid leaf certificates',
+      {
+        suggestion: `The root certificate is not valid for ${gun}: the trust data may belong to another repository.`,
+      },
+    );
   }
   if (previous) {
     const trusted = previousRootCertKeys(previous.signed, gun);
@@ -143,6 +147,9 @@ export function validateRoot(
     }
   }
   if (countValidSignatures(candidate, certKeys, options) < candidate.signed.role('root').threshold) {
-    throw new VerificationError('THRESHOLD_NOT_MET', ROOT_PATH_FAILURE + 'failed to validate integrity of roots');
+    throw new VerificationError(
+      'THRESHOLD_NOT_MET',
+      ROOT_PATH_FAILURE + 'failed to validate integrity of roots',
+    );
   }
 }

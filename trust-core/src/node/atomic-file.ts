@@ -27,9 +27,13 @@ export async function writeFileAtomic(path: string, data: Uint8Array | string, m
     await rm(tmp, { force: true });
     throw error;
   }
+  // Make the rename itself durable. Some filesystems refuse fsync on a
+  // directory; the rename is still atomic there, so that is not an error.
   const dirHandle = await open(dir, 'r');
   try {
     await dirHandle.sync();
+  } catch {
+    // see above
   } finally {
     await dirHandle.close();
   }

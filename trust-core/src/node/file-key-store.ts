@@ -12,8 +12,7 @@
  * (`private/root_keys/…`, `private/tuf_keys/<gun>/…`) are moved into the flat
  * directory the first time the store is used, as notary does.
  */
-import { randomBytes } from 'node:crypto';
-import { constants as fsConstants, promises as fs } from 'node:fs';
+import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { KeyError } from '../errors.js';
 import { decodeKeyFile, encodeKeyFile, keyFileGun, readKeyFileHeaders } from '../crypto/key-file.js';
@@ -22,6 +21,7 @@ import { checkNewPassphrase } from '../crypto/passphrase.js';
 import type { PassphraseRetriever } from '../crypto/passphrase.js';
 import { decodePem, encodePem } from '../crypto/pem.js';
 import type { PrivateKey } from '../crypto/signatures.js';
+import { writeFileAtomic } from './atomic-file.js';
 
 const PRIVATE_DIR = 'private';
 const KEY_EXTENSION = '.key';
@@ -54,18 +54,6 @@ function isErrno(error: unknown, code: string): boolean {
   return typeof error === 'object' && error !== null && (error as { code?: unknown }).code === code;
 }
 
-async function fsyncDir(dir: string): Promise<void> {
-  let handle;
-  try {
-    handle = await fs.open(dir, fsConstants.O_RDONLY);
-    await handle.sync();
-  } catch {
-    // Some filesystems refuse fsync on directories; the rename is still atomic.
-  } finally {
-    await handle?.close();
-  }
-}
-
 export class FileKeyStore {
   readonly trustDir: string;
   readonly privateDir: string;
@@ -91,27 +79,7 @@ export class FileKeyStore {
   }
 
   async #writeAtomically(file: string, text: string): Promise<void> {
-    const temp = path.join(
-      path.dirname(file),
-      `.${path.basename(file)}.${randomBytes(6).toString('hex')}.tmp`,
-    );
-    const handle = await fs.open(temp, 'wx', FILE_MODE);
-    try {
-      await handle.writeFile(text, 'utf8');
-      await handle.sync();
-    } catch (error) {
-      await handle.close();
-      await fs.rm(temp, { force: true });
-      throw error;
-    }
-    await handle.close();
-    try {
-      await fs.rename(temp, file);
-    } catch (error) {
-      await fs.rm(temp, { force: true });
-      throw error;
-    }
-    await fsyncDir(path.dirname(file));
+    await writeFileAtomic(file, text, FILE_MODE);
   }
 
   /** Every key file, with role and GUN from its headers (no passphrase needed). Sorted by ID. */

@@ -1,8 +1,28 @@
 /**
- * `npm start`: starts what exists of TrustLab so far.
+ * `npm start`: starts what exists of TrustLab and prints its addresses.
  *
- * Today that is trust-core only, which is a library: there is no server to
- * start yet. This script says so plainly instead of pretending.
+ * Today that is the hub (registry, Notary API, accounts) on
+ * https://localhost:4443. The web app and the lab terminal do not exist yet;
+ * this says so rather than pretending.
  */
-console.log('TrustLab: trust-core (the Notary/TUF engine) is built; the hub and the lab page are not yet.');
-console.log('Run `npm test` to exercise it, or `npm run bench:trust-core` for its benchmark.');
+import { createHub } from '../hub/src/index.js';
+import { readSettings } from './settings.js';
+
+const settings = readSettings();
+const hub = createHub({
+  dataDir: settings.dataDir,
+  port: settings.hubPort,
+  host: settings.hubHost,
+  hostnames: settings.hubHostnames,
+});
+const url = await hub.listen();
+console.log('TrustLab');
+console.log(
+  `  hub:     ${url.replace('127.0.0.1', 'localhost')}  (CA certificate: ${hub.caCertificatePath ?? 'none'})`,
+);
+console.log(`  data:    ${settings.dataDir}`);
+console.log('  The lab page (http://localhost:3000) is not built yet: only the hub runs.');
+console.log('  Create an account with: bin/trustlab user add NAME --password-stdin');
+const stop = () => void hub.close().then(() => process.exit(0));
+process.once('SIGINT', stop);
+process.once('SIGTERM', stop);

@@ -3,7 +3,7 @@ import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { ensureTlsMaterial } from './certificates.js';
+import { ensureTlsMaterial, serialNumber } from './certificates.js';
 
 let dir: string;
 beforeEach(async () => {
@@ -37,5 +37,13 @@ describe('ensureTlsMaterial', () => {
     expect(renamed.serverCertPem).not.toBe(first.serverCertPem);
     expect(new X509Certificate(renamed.serverCertPem).checkHost('other.test')).toBe('other.test');
     expect(await readFile(path.join(dir, 'server.crt'), 'utf8')).toBe(renamed.serverCertPem);
+  });
+
+  it('makes serials that are minimal DER integers (Go refuses a leading zero byte)', () => {
+    for (let i = 0; i < 2000; i++) {
+      const first = new Uint8Array(serialNumber())[0] as number;
+      expect(first & 0x80).toBe(0);
+      expect(first).not.toBe(0);
+    }
   });
 });

@@ -97,9 +97,15 @@ function keyIdentifier(key: KeyObject): Buffer {
     .digest();
 }
 
-function serialNumber(): ArrayBuffer {
+/**
+ * A random positive serial whose DER INTEGER is minimally encoded: the top
+ * bit is clear (positive) and the next one set, so the first byte is never
+ * 0x00. A leading zero byte before a byte below 0x80 is not valid DER, and
+ * Go's x509 parser (docker, notary) refuses such certificates.
+ */
+export function serialNumber(): ArrayBuffer {
   const bytes = randomBytes(16);
-  bytes[0] = (bytes[0] as number) & 0x7f; // positive INTEGER
+  bytes[0] = ((bytes[0] as number) & 0x7f) | 0x40;
   return bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.length);
 }
 

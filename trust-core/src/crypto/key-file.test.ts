@@ -3,9 +3,18 @@ import { fileURLToPath } from 'node:url';
 import { cbc } from '@noble/ciphers/aes.js';
 import { md5, sha1 } from '@noble/hashes/legacy.js';
 import { pbkdf2 } from '@noble/hashes/pbkdf2.js';
+import { EncryptedPrivateKeyInfo, PrivateKeyInfo } from '@peculiar/asn1-pkcs8';
+import {
+  AsnArray,
+  AsnConvert,
+  AsnPropTypes,
+  AsnType,
+  AsnTypeTypes,
+  OctetString,
+} from '@peculiar/asn1-schema';
 import { describe, expect, it } from 'vitest';
 import { concatBytes, toHex, utf8 } from '../encoding/bytes.js';
-import { decodeOid, parseDer, sequenceItems, smallInteger } from './der.js';
+import { Pbes2Params, Pbkdf2Params } from './asn1.js';
 import { decodeKeyFile, encodeKeyFile, keyFileGun, privateKeyInfo, readKeyFileHeaders } from './key-file.js';
 import { decodePem, encodePem } from './pem.js';
 import { PrivateKey } from './signatures.js';
@@ -45,24 +54,28 @@ Coy0/NjgohpszdiateFZy8I=
 `;
 const NOTARY_ED25519_KEY_ID = 'd789264c82afbc0c2ba09281fae146ad660894dc6d7a6686ca61fc76024c12b6';
 
+/** Any SEQUENCE, element by element: counts the fields actually written. */
+class AnySequence extends AsnArray<ArrayBuffer> {}
+AsnType({ type: AsnTypeTypes.Sequence, itemType: AsnPropTypes.Any })(AnySequence);
+
 /** Independent PBES2 decryption (test-side), returning the padded plaintext and the parameters. */
 function rawDecrypt(pem: string, passphrase: string) {
-  const [alg, data] = sequenceItems(parseDer(decodePem(pem).bytes));
-  const [pbes2Oid, params] = sequenceItems(alg!);
-  const [kdf, enc] = sequenceItems(params!);
-  const [kdfOid, kdfParams] = sequenceItems(kdf!);
-  const kdfFields = sequenceItems(kdfParams!);
-  const [encOid, iv] = sequenceItems(enc!);
-  const salt = kdfFields[0]!.content;
-  const iterations = smallInteger(kdfFields[1]!);
+  const info = AsnConvert.parse(decodePem(pem).bytes, EncryptedPrivateKeyInfo);
+  const params = AsnConvert.parse(info.encryptionAlgorithm.parameters!, Pbes2Params);
+  const kdf = params.keyDerivationFunc;
+  const enc = params.encryptionScheme;
+  const kdfParams = AsnConvert.parse(kdf.parameters!, Pbkdf2Params);
+  const salt = new Uint8Array(kdfParams.salt.buffer);
+  const iterations = Number(kdfParams.iterationCount);
+  const iv = new Uint8Array(AsnConvert.parse(enc.parameters!, OctetString).buffer);
   const key = pbkdf2(sha1, utf8(passphrase), salt, { c: iterations, dkLen: 32 });
   return {
-    oids: [decodeOid(pbes2Oid!), decodeOid(kdfOid!), decodeOid(encOid!)],
-    kdfFieldCount: kdfFields.length,
+    oids: [info.encryptionAlgorithm.algorithm, kdf.algorithm, enc.algorithm],
+    kdfFieldCount: AsnConvert.parse(kdf.parameters!, AnySequence).length,
     salt,
     iterations,
-    iv: iv!.content,
-    plain: cbc(key, iv!.content).decrypt(data!.content),
+    iv,
+    plain: cbc(key, iv).decrypt(new Uint8Array(info.encryptedData.buffer)),
   };
 }
 
@@ -99,6 +112,31 @@ describe('reading keys written by the real notary', () => {
 
   it('reads headers without a passphrase', () => {
     expect(readKeyFileHeaders(NOTARY_ROOT_KEY)).toEqual({ role: 'root', encrypted: true });
+  });
+});
+
+// `openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256` then
+// `openssl pkcs8 -topk8 -v2 aes-256-cbc -passout pass:secret-pass` (OpenSSL 3.0, a throwaway
+// test key): PBKDF2 with an explicit PRF, hmacWithSHA256 with NULL parameters, and an inner
+// SEC1 key without [0] parameters (the curve is only in the PKCS#8 AlgorithmIdentifier).
+const OPENSSL_KEY = `-----BEGIN ENCRYPTED PRIVATE KEY-----
+MIHsMFcGCSqGSIb3DQEFDTBKMCkGCSqGSIb3DQEFDDAcBAg6EXxUq8qMegICCAAw
+DAYIKoZIhvcNAgkFADAdBglghkgBZQMEASoEEN7amnQvqIHeSVLUw8moj7EEgZC4
+obcpE+JDryI/odeNFdTbYQk/ncdstroA06ko4JeqE6rQphXGmJllW0C3DIED6kFz
+HFn54D2YdKhdnNTnHFslrd8bukp3pRb6ETQGAFx+1GBCnajDoWJYcDbB568clhQ6
+H3WAKp4Fs+xGM896pexTvyM85OOz0DQtMuEgKbyDKo1adNoRW67CNo7/oSnfc/o=
+-----END ENCRYPTED PRIVATE KEY-----
+`;
+const OPENSSL_KEY_ID = 'a0610e4826befd651b1508d7998473daf09d1b8ed37aa9b15d361f91fd484bf1';
+
+describe('reading keys written by OpenSSL', () => {
+  it('honours an encoded HMAC-SHA256 PRF and finds the curve in the AlgorithmIdentifier', () => {
+    const decoded = decodeKeyFile(OPENSSL_KEY, 'secret-pass');
+    expect(decoded.key.keytype).toBe('ecdsa');
+    expect(decoded.key.id).toBe(OPENSSL_KEY_ID);
+    expect(() => decodeKeyFile(OPENSSL_KEY, 'secret-pasS')).toThrow(
+      expect.objectContaining({ code: 'WRONG_PASSPHRASE' }),
+    );
   });
 });
 
@@ -236,8 +274,8 @@ describe('legacy key files (still read by notary 0.7)', () => {
   it('reads EC PRIVATE KEY blocks, plain or with Proc-Type encryption', () => {
     const key = decodeKeyFile(NOTARY_ROOT_KEY, 'rootpass123').key;
     // The SEC1 ECPrivateKey inside notary's PKCS#8 (x509.MarshalECPrivateKey output).
-    const sec1 = parseDer(Buffer.from(NOTARY_ROOT_KEY_PKCS8, 'hex'));
-    const ecPrivateKey = sequenceItems(sec1)[2]!.content;
+    const pkcs8 = AsnConvert.parse(Buffer.from(NOTARY_ROOT_KEY_PKCS8, 'hex'), PrivateKeyInfo);
+    const ecPrivateKey = new Uint8Array(pkcs8.privateKey.buffer);
     const plain = encodePem({ type: 'EC PRIVATE KEY', headers: { role: 'root' }, bytes: ecPrivateKey });
     expect(decodeKeyFile(plain, '').key.id).toBe(key.id);
     const encrypted = legacyEncrypt('EC PRIVATE KEY', ecPrivateKey, 'old-pass', {

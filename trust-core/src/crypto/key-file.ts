@@ -29,29 +29,19 @@ import { md5, sha1 } from '@noble/hashes/legacy.js';
 import { pbkdf2 } from '@noble/hashes/pbkdf2.js';
 import { sha256 } from '@noble/hashes/sha2.js';
 import { randomBytes as nobleRandomBytes } from '@noble/hashes/utils.js';
+import { OctetString } from '@peculiar/asn1-schema';
+import { AlgorithmIdentifier } from '@peculiar/asn1-x509';
+import {
+  EncryptedData,
+  EncryptedPrivateKeyInfo,
+  PrivateKey as Pkcs8PrivateKey,
+  PrivateKeyInfo,
+  Version,
+} from '@peculiar/asn1-pkcs8';
+import { ECParameters, ECPrivateKey } from '@peculiar/asn1-ecc';
 import { KeyError } from '../errors.js';
 import { bytesEqual, concatBytes, fromHex, utf8 } from '../encoding/bytes.js';
-import type { DerNode } from './der.js';
-import {
-  DerError,
-  OID,
-  TAG_INTEGER,
-  TAG_OCTET_STRING,
-  TAG_OID,
-  TAG_SEQUENCE,
-  bitString,
-  decodeOid,
-  expectTag,
-  explicit,
-  integer,
-  octetString,
-  oid,
-  parseDer,
-  readTlv,
-  sequence,
-  sequenceItems,
-  smallInteger,
-} from './der.js';
+import { Asn1Error, OID, Pbes2Params, Pbkdf2Params, derOf, parseDer, toBuffer } from './asn1.js';
 import type { PemBlock } from './pem.js';
 import { PemError, decodePem, encodePem } from './pem.js';
 import { PrivateKey } from './signatures.js';
@@ -124,40 +114,57 @@ function ed25519Bytes96(key: PrivateKey): Uint8Array {
   return concatBytes(pub, seed, pub);
 }
 
+function algorithm(oid: string, parameters?: Uint8Array): AlgorithmIdentifier {
+  const out = new AlgorithmIdentifier({ algorithm: oid });
+  // Absent, not NULL, when there are none: notary's Ed25519 AlgorithmIdentifier and PBES2 write none.
+  if (parameters) out.parameters = toBuffer(parameters);
+  return out;
+}
+
 /** Unencrypted PKCS#8 PrivateKeyInfo, byte for byte as notary 0.7 writes it. */
 export function privateKeyInfo(key: PrivateKey): Uint8Array {
   if (key.keytype === 'ecdsa') {
-    const point = p256.getPublicKey(key.secretBytes(), false);
-    const ecPrivateKey = sequence(
-      integer(1),
-      octetString(key.secretBytes()),
-      explicit(0, oid(OID.prime256v1)),
-      explicit(1, bitString(point)),
-    );
-    return sequence(
-      integer(1),
-      sequence(oid(OID.ecPublicKey), oid(OID.prime256v1)),
-      octetString(ecPrivateKey),
+    const prime256v1 = new ECParameters({ namedCurve: OID.prime256v1 });
+    // Go's x509.MarshalECPrivateKey: version 1, d, [0] named curve, [1] uncompressed point.
+    const ecPrivateKey = new ECPrivateKey({
+      version: 1,
+      privateKey: new OctetString(key.secretBytes()),
+      parameters: prime256v1,
+      publicKey: toBuffer(p256.getPublicKey(key.secretBytes(), false)),
+    });
+    return derOf(
+      new PrivateKeyInfo({
+        // notary convertTUFKeyToPKCS8: "openssl set to v1 even publicKey is present", so version 1
+        // where asn1-pkcs8's Version enum only names v1 = 0.
+        version: 1 as Version,
+        privateKeyAlgorithm: algorithm(OID.ecPublicKey, derOf(prime256v1)),
+        privateKey: new Pkcs8PrivateKey(derOf(ecPrivateKey)),
+      }),
     );
   }
-  return sequence(integer(0), sequence(oid(OID.notaryEd25519)), octetString(ed25519Bytes96(key)));
+  return derOf(
+    new PrivateKeyInfo({
+      version: Version.v1,
+      privateKeyAlgorithm: algorithm(OID.notaryEd25519),
+      privateKey: new Pkcs8PrivateKey(ed25519Bytes96(key)),
+    }),
+  );
 }
 
 /** SEC1 ECPrivateKey → P-256 key (Go x509.ParseECPrivateKey semantics, P-256 only). */
 function parseEcPrivateKey(der: Uint8Array, curveFromAlgorithm?: string): PrivateKey {
-  const [version, priv, ...optional] = sequenceItems(readTlv(der).node);
-  if (smallInteger(expectTag(version, TAG_INTEGER, 'ECPrivateKey version')) !== 1) {
-    throw new DerError('unknown ECPrivateKey version');
-  }
+  const ecKey = parseDer(der, ECPrivateKey, { trailingBytes: true });
+  if (ecKey.version !== 1) throw new Asn1Error('unknown ECPrivateKey version');
   let curve = curveFromAlgorithm;
-  for (const field of optional) {
-    if (field.tag === 0xa0) curve = decodeOid(readTlv(field.content).node);
+  if (ecKey.parameters) {
+    if (ecKey.parameters.namedCurve === undefined) throw new Asn1Error('ECPrivateKey without a named curve');
+    curve = ecKey.parameters.namedCurve;
   }
   if (curve !== undefined && curve !== OID.prime256v1) {
     throw new KeyError('UNSUPPORTED_KEY', `unsupported elliptic curve ${curve}; notary keys use P-256`);
   }
-  const d = expectTag(priv, TAG_OCTET_STRING, 'the private key octets').content;
-  if (d.length > 32) throw new DerError('P-256 private key too long');
+  const d = new Uint8Array(ecKey.privateKey.buffer);
+  if (d.length > 32) throw new Asn1Error('P-256 private key too long');
   // Go left-pads short scalars to the curve size.
   const scalar = new Uint8Array(32);
   scalar.set(d, 32 - d.length);
@@ -166,27 +173,37 @@ function parseEcPrivateKey(der: Uint8Array, curveFromAlgorithm?: string): Privat
 
 /** notary ED25519ToPrivateKey: 96 bytes = public ‖ seed ‖ public. */
 function parseEd25519Bytes(bytes: Uint8Array): PrivateKey {
-  if (bytes.length !== 96) throw new DerError('malformed ed25519 private key');
+  if (bytes.length !== 96) throw new Asn1Error('malformed ed25519 private key');
   const pub = bytes.subarray(0, 32);
   const key = PrivateKey.fromSecretBytes('ed25519', bytes.subarray(32, 64));
   if (!bytesEqual(key.publicKey().publicBytes, pub) || !bytesEqual(bytes.subarray(64, 96), pub)) {
-    throw new DerError('ed25519 private key does not match its public key');
+    throw new Asn1Error('ed25519 private key does not match its public key');
   }
   return key;
 }
 
-/** Parse a PrivateKeyInfo; trailing bytes (notary leaves CBC padding to the ASN.1 parser) are ignored. */
+/**
+ * The named curve in a PKCS#8 ecPublicKey AlgorithmIdentifier, if any. Like Go's
+ * x509.ParsePKCS8PrivateKey, parameters that are not a curve OID are ignored
+ * (the SEC1 key's own [0] parameters then decide).
+ */
+function namedCurveOf(parameters: ArrayBuffer | null | undefined): string | undefined {
+  if (!parameters) return undefined;
+  try {
+    return parseDer(new Uint8Array(parameters), ECParameters).namedCurve;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Parse a PrivateKeyInfo; trailing bytes are ignored, as Go's x509.ParsePKCS8PrivateKey does. */
 function parsePrivateKeyInfo(der: Uint8Array): PrivateKey {
-  const [version, algorithm, privateKey] = sequenceItems(
-    expectTag(readTlv(der).node, TAG_SEQUENCE, 'PKCS#8'),
-  );
-  smallInteger(expectTag(version, TAG_INTEGER, 'PKCS#8 version'));
-  const [algOid, params] = sequenceItems(expectTag(algorithm, TAG_SEQUENCE, 'an AlgorithmIdentifier'));
-  const algorithmOid = decodeOid(expectTag(algOid, TAG_OID, 'an algorithm OID'));
-  const keyBytes = expectTag(privateKey, TAG_OCTET_STRING, 'the private key octets').content;
+  const info = parseDer(der, PrivateKeyInfo, { trailingBytes: true });
+  if (Number(info.version) < 0) throw new Asn1Error('negative PKCS#8 version');
+  const algorithmOid = info.privateKeyAlgorithm.algorithm;
+  const keyBytes = new Uint8Array(info.privateKey.buffer);
   if (algorithmOid === OID.ecPublicKey) {
-    const curve = params && params.tag === TAG_OID ? decodeOid(params) : undefined;
-    return parseEcPrivateKey(keyBytes, curve);
+    return parseEcPrivateKey(keyBytes, namedCurveOf(info.privateKeyAlgorithm.parameters));
   }
   if (algorithmOid === OID.notaryEd25519) return parseEd25519Bytes(keyBytes);
   if (algorithmOid === OID.rsaEncryption) {
@@ -208,49 +225,52 @@ function pbes2Encrypt(plain: Uint8Array, passphrase: string, random: (n: number)
     dkLen: AES_KEY_BYTES,
   });
   const encrypted = cbc(aesKey, iv).encrypt(plain);
-  return sequence(
-    sequence(
-      oid(OID.pbes2),
-      sequence(
-        sequence(oid(OID.pbkdf2), sequence(octetString(salt), integer(KEY_FILE_PBKDF2_ITERATIONS))),
-        sequence(oid(OID.aes256Cbc), octetString(iv)),
-      ),
-    ),
-    octetString(encrypted),
+  // notary writes PBKDF2-params as {salt, iterationCount} only: no keyLength and no prf.
+  const kdfParams = new Pbkdf2Params({
+    salt: new OctetString(salt),
+    iterationCount: BigInt(KEY_FILE_PBKDF2_ITERATIONS),
+  });
+  const pbes2Params = new Pbes2Params({
+    keyDerivationFunc: algorithm(OID.pbkdf2, derOf(kdfParams)),
+    encryptionScheme: algorithm(OID.aes256Cbc, derOf(new OctetString(iv))),
+  });
+  return derOf(
+    new EncryptedPrivateKeyInfo({
+      encryptionAlgorithm: algorithm(OID.pbes2, derOf(pbes2Params)),
+      encryptedData: new EncryptedData(encrypted),
+    }),
   );
 }
 
+function parametersOf(algorithmId: AlgorithmIdentifier): Uint8Array {
+  if (!algorithmId.parameters) throw new Asn1Error(`no parameters for ${algorithmId.algorithm}`);
+  return new Uint8Array(algorithmId.parameters);
+}
+
 function pbes2Decrypt(der: Uint8Array, passphrase: string): Uint8Array {
-  let salt: Uint8Array, iterations: number, keyLength: number | undefined, prf: string | undefined;
+  let salt: Uint8Array, iterations: bigint, keyLength: bigint | undefined, prf: string | undefined;
   let iv: Uint8Array, encrypted: Uint8Array;
   try {
-    const [algorithm, data] = sequenceItems(parseDer(der, TAG_SEQUENCE));
-    const [schemeOid, schemeParams] = sequenceItems(
-      expectTag(algorithm, TAG_SEQUENCE, 'an AlgorithmIdentifier'),
-    );
-    if (decodeOid(expectTag(schemeOid, TAG_OID, 'an OID')) !== OID.pbes2) {
+    const info = parseDer(der, EncryptedPrivateKeyInfo);
+    if (info.encryptionAlgorithm.algorithm !== OID.pbes2) {
       throw new KeyError('KEY_FILE', 'pkcs8: only PBES2 supported');
     }
-    const [kdf, enc] = sequenceItems(expectTag(schemeParams, TAG_SEQUENCE, 'PBES2 parameters'));
-    const [kdfOid, kdfParams] = sequenceItems(expectTag(kdf, TAG_SEQUENCE, 'a key derivation function'));
-    if (decodeOid(expectTag(kdfOid, TAG_OID, 'an OID')) !== OID.pbkdf2) {
+    const scheme = parseDer(parametersOf(info.encryptionAlgorithm), Pbes2Params);
+    if (scheme.keyDerivationFunc.algorithm !== OID.pbkdf2) {
       throw new KeyError('KEY_FILE', 'pkcs8: only PBKDF2 supported');
     }
-    const [saltNode, iterNode, ...more] = sequenceItems(
-      expectTag(kdfParams, TAG_SEQUENCE, 'PBKDF2 parameters'),
-    );
-    salt = expectTag(saltNode, TAG_OCTET_STRING, 'a salt').content;
-    iterations = smallInteger(expectTag(iterNode, TAG_INTEGER, 'an iteration count'));
-    for (const extra of more) {
-      if (extra.tag === TAG_INTEGER) keyLength = smallInteger(extra);
-      else if (extra.tag === TAG_SEQUENCE) prf = decodeOid(sequenceItems(extra)[0] as DerNode);
-    }
-    const [encOid, ivNode] = sequenceItems(expectTag(enc, TAG_SEQUENCE, 'an encryption scheme'));
-    if (decodeOid(expectTag(encOid, TAG_OID, 'an OID')) !== OID.aes256Cbc) {
+    const kdf = parseDer(parametersOf(scheme.keyDerivationFunc), Pbkdf2Params);
+    salt = new Uint8Array(kdf.salt.buffer);
+    iterations = kdf.iterationCount;
+    keyLength = kdf.keyLength;
+    prf = kdf.prf?.algorithm;
+    if (iterations < 0n || (keyLength !== undefined && keyLength < 0n))
+      throw new Asn1Error('negative INTEGER');
+    if (scheme.encryptionScheme.algorithm !== OID.aes256Cbc) {
       throw new KeyError('KEY_FILE', 'pkcs8: only AES-256-CBC supported');
     }
-    iv = expectTag(ivNode, TAG_OCTET_STRING, 'an IV').content;
-    encrypted = expectTag(data, TAG_OCTET_STRING, 'the encrypted key').content;
+    iv = new Uint8Array(parseDer(parametersOf(scheme.encryptionScheme), OctetString).buffer);
+    encrypted = new Uint8Array(info.encryptedData.buffer);
   } catch (cause) {
     if (cause instanceof KeyError) throw keyFileError(cause.message, cause);
     throw keyFileError('the encrypted private key is malformed', cause);
@@ -258,16 +278,20 @@ function pbes2Decrypt(der: Uint8Array, passphrase: string): Uint8Array {
   if (iv.length !== IV_BYTES || encrypted.length === 0 || encrypted.length % 16 !== 0) {
     throw keyFileError('the encrypted private key is malformed');
   }
-  if (iterations < 1 || iterations > MAX_PBKDF2_ITERATIONS || (keyLength !== undefined && keyLength !== 32)) {
+  if (
+    iterations < 1n ||
+    iterations > BigInt(MAX_PBKDF2_ITERATIONS) ||
+    (keyLength !== undefined && keyLength !== BigInt(AES_KEY_BYTES))
+  ) {
     throw keyFileError('unsupported PBKDF2 parameters in the key file');
   }
   // notary ignores an encoded PRF and always uses HMAC-SHA1; we also honour
   // HMAC-SHA256 so keys exported by OpenSSL can be read.
   let hash;
   if (prf === undefined || prf === OID.hmacWithSHA1) hash = sha1;
-  else if (prf === '1.2.840.113549.2.9') hash = sha256;
+  else if (prf === OID.hmacWithSHA256) hash = sha256;
   else throw keyFileError(`unsupported PBKDF2 PRF ${prf}`);
-  const aesKey = pbkdf2(hash, utf8(passphrase), salt, { c: iterations, dkLen: AES_KEY_BYTES });
+  const aesKey = pbkdf2(hash, utf8(passphrase), salt, { c: Number(iterations), dkLen: AES_KEY_BYTES });
   try {
     return cbc(aesKey, iv).decrypt(encrypted);
   } catch (cause) {

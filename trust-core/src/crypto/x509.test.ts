@@ -1,11 +1,12 @@
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { p256 } from '@noble/curves/nist.js';
+import { AsnConvert } from '@peculiar/asn1-schema';
+import { Certificate } from '@peculiar/asn1-x509';
 import { describe, expect, it } from 'vitest';
 import { fromBase64, fromUtf8 } from '../encoding/bytes.js';
 import { parseJson } from '../encoding/canonical-json.js';
 import type { JsonValue } from '../encoding/canonical-json.js';
-import { bitStringBytes, parseDer, sequenceItems } from './der.js';
 import { PublicKey } from './keys.js';
 import { PrivateKey, verifySignature } from './signatures.js';
 import {
@@ -25,8 +26,12 @@ const SAMPLE_CERT_ID = '19faddaa9281c3808d712f26693032b3a24293adc38f2f830abb1216
 const DAY = 24 * 60 * 60 * 1000;
 
 function tbsAndSerial(der: Uint8Array): { tbs: Uint8Array; serial: Uint8Array } {
-  const tbs = sequenceItems(parseDer(der))[0]!;
-  return { tbs: tbs.raw, serial: sequenceItems(tbs)[1]!.content };
+  // The TBS bytes exactly as found in the certificate, not re-encoded.
+  const cert = AsnConvert.parse(der, Certificate);
+  return {
+    tbs: new Uint8Array(cert.tbsCertificateRaw!),
+    serial: new Uint8Array(cert.tbsCertificate.serialNumber),
+  };
 }
 
 describe('parseCertificate', () => {
@@ -95,9 +100,10 @@ describe('createRootCertificate', () => {
     // The certificate key's canonical ID is the private key's ID.
     expect(rootPublicKey(pem).canonicalId()).toBe(key.id);
     // Self-signed: the DER signature over the TBS verifies with the key.
-    const [tbs, , sigBits] = sequenceItems(parseDer(cert.der));
-    const compact = p256.Signature.fromBytes(bitStringBytes(sigBits!), 'der').toBytes('compact');
-    expect(verifySignature(key.publicKey(), 'ecdsa', tbs!.raw, compact)).toBe(true);
+    const { tbs } = tbsAndSerial(cert.der);
+    const sigBits = new Uint8Array(AsnConvert.parse(cert.der, Certificate).signatureValue);
+    const compact = p256.Signature.fromBytes(sigBits, 'der').toBytes('compact');
+    expect(verifySignature(key.publicKey(), 'ecdsa', tbs, compact)).toBe(true);
     // Positive serial below 2^128 (at most 16 magnitude bytes).
     const { serial } = tbsAndSerial(cert.der);
     expect(serial.length).toBeLessThanOrEqual(17);

@@ -40,7 +40,7 @@ import { p256 } from '@noble/curves/nist.js';
 import { randomBytes } from '@noble/hashes/utils.js';
 import { KeyError } from '../errors.js';
 import { fromUtf8, utf8 } from '../encoding/bytes.js';
-import { bitString, oid, sequence } from './der.js';
+import { derOf, toBuffer, unsignedIntegerContent } from './asn1.js';
 import { PublicKey, firstCertificateDer } from './keys.js';
 import { encodePem } from './pem.js';
 import type { PrivateKey } from './signatures.js';
@@ -99,10 +99,6 @@ function badCert(message: string, cause?: unknown): KeyError {
   });
 }
 
-function toArrayBuffer(bytes: Uint8Array): ArrayBuffer {
-  return bytes.slice().buffer as ArrayBuffer;
-}
-
 // Go encoding/asn1 isPrintable with asterisk and ampersand rejected, as used when marshaling.
 function isPrintableString(s: string): boolean {
   return /^[A-Za-z0-9 '()+,\-./:=?]*$/.test(s);
@@ -127,17 +123,6 @@ function commonNameOnly(gun: string): Name {
   return new Name([new RelativeDistinguishedName([new AttributeTypeAndValue({ type: OID_CN, value })])]);
 }
 
-/** Minimal two's complement INTEGER content for a positive magnitude. */
-function positiveIntegerContent(magnitude: Uint8Array): Uint8Array {
-  let i = 0;
-  while (i < magnitude.length - 1 && magnitude[i] === 0) i++;
-  const body = magnitude.subarray(i);
-  if ((body[0]! & 0x80) === 0) return body;
-  const out = new Uint8Array(body.length + 1);
-  out.set(body, 1);
-  return out;
-}
-
 export interface TbsFields {
   spkiDer: Uint8Array;
   commonName: string;
@@ -147,8 +132,8 @@ export interface TbsFields {
   notAfter: Date;
 }
 
-/** DER TBSCertificate shaped exactly like notary's root certificates. Exposed for tests. */
-export function buildRootTbs(fields: TbsFields): Uint8Array {
+/** TBSCertificate shaped exactly like notary's root certificates. */
+function rootTbs(fields: TbsFields): TBSCertificate {
   const spki = AsnConvert.parse(fields.spkiDer, SubjectPublicKeyInfo);
   const extensions = new Extensions([
     // Go x509.CreateCertificate order: key usage, extended key usage, basic constraints.
@@ -173,9 +158,9 @@ export function buildRootTbs(fields: TbsFields): Uint8Array {
   const validity = new Validity();
   validity.notBefore = asnTime(whole(fields.notBefore));
   validity.notAfter = asnTime(whole(fields.notAfter));
-  const tbs = new TBSCertificate({
+  return new TBSCertificate({
     version: Version.v3,
-    serialNumber: toArrayBuffer(positiveIntegerContent(fields.serial)),
+    serialNumber: unsignedIntegerContent(fields.serial),
     // Go writes ecdsa-with-SHA256 with absent (not NULL) parameters.
     signature: new AlgorithmIdentifier({ algorithm: OID_ECDSA_SHA256 }),
     issuer: commonNameOnly(fields.commonName),
@@ -184,7 +169,11 @@ export function buildRootTbs(fields: TbsFields): Uint8Array {
     subjectPublicKeyInfo: spki,
     extensions,
   });
-  return new Uint8Array(AsnConvert.serialize(tbs));
+}
+
+/** DER TBSCertificate shaped exactly like notary's root certificates. Exposed for tests. */
+export function buildRootTbs(fields: TbsFields): Uint8Array {
+  return derOf(rootTbs(fields));
 }
 
 /**
@@ -209,15 +198,22 @@ export function createRootCertificate(
   while (serial.every((b) => b === 0)) serial = randomBytes(16);
   const notBefore = options.now;
   const notAfter = new Date(notBefore.getTime() + days * DAY_MS);
-  const tbs = buildRootTbs({
+  const tbsCertificate = rootTbs({
     spkiDer: key.publicKey().publicBytes,
     commonName: gun,
     serial,
     notBefore,
     notAfter,
   });
-  const signatureDer = p256.Signature.fromBytes(key.sign(tbs), 'compact').toBytes('der');
-  const der = sequence(tbs, sequence(oid(OID_ECDSA_SHA256)), bitString(signatureDer));
+  const signatureDer = p256.Signature.fromBytes(key.sign(derOf(tbsCertificate)), 'compact').toBytes('der');
+  const der = derOf(
+    new Certificate({
+      // asn1-schema's DER is deterministic: this re-encodes to the very TBS bytes signed above.
+      tbsCertificate,
+      signatureAlgorithm: new AlgorithmIdentifier({ algorithm: OID_ECDSA_SHA256 }),
+      signatureValue: toBuffer(signatureDer),
+    }),
+  );
   return encodePem({ type: 'CERTIFICATE', headers: {}, bytes: der });
 }
 

@@ -39,15 +39,6 @@ export interface UpdaterOptions extends VerifyOptions {
   onWarning?: (warning: UpdateWarning) => void;
 }
 
-function versionOf(bytes: Uint8Array | undefined, type: 'Timestamp' | 'Snapshot' | 'Targets', role?: string) {
-  if (!bytes) return undefined;
-  try {
-    return Metadata.parse(bytes, type, role).signed.version;
-  } catch {
-    return undefined; // a corrupt cache entry gives no floor; it is replaced below
-  }
-}
-
 export class Updater {
   private readonly limits: UpdaterLimits;
   private readonly clock: Clock;
@@ -65,10 +56,17 @@ export class Updater {
   async refresh(): Promise<TrustedRepository> {
     const { cache } = this.options;
     let rootBytes = await this.bootstrapRoot();
+    // Versions seen before are floors for rollback checks. They are read
+    // without verifying: a corrupt cache entry gives no floor, and what is
+    // fetched next is verified in full.
+    const floor = async (role: string) => {
+      const bytes = await cache.get(role);
+      return bytes ? Metadata.peekVersion(bytes) : undefined;
+    };
     const minimum: MinimumVersions = {
-      timestamp: versionOf(await cache.get('timestamp'), 'Timestamp'),
-      snapshot: versionOf(await cache.get('snapshot'), 'Snapshot'),
-      targets: versionOf(await cache.get('targets'), 'Targets'),
+      timestamp: await floor('timestamp'),
+      snapshot: await floor('snapshot'),
+      targets: await floor('targets'),
     };
     try {
       return await this.load(rootBytes, minimum);

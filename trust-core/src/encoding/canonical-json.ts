@@ -41,13 +41,15 @@ export function compareUtf8(a: string, b: string): number {
   return a.length - b.length;
 }
 
-function encodeString(s: string, out: string[]): void {
+const NEEDS_ESCAPE = /["\\]/;
+const ESCAPE_ALL = /["\\]/g;
+// Code units from U+D800 up: surrogates (astral code points) and the top of
+// the BMP, where UTF-16 order and UTF-8 byte order can disagree.
+const BEYOND_SURROGATES = /[\ud800-\uffff]/;
+
+function encodeString(s: string): string {
   // Only `"` and `\` are escaped by docker/go's canonical encoder.
-  out.push(
-    '"',
-    s.replace(/["\\]/g, (c) => '\\' + c),
-    '"',
-  );
+  return NEEDS_ESCAPE.test(s) ? '"' + s.replace(ESCAPE_ALL, (c) => '\\' + c) + '"' : '"' + s + '"';
 }
 
 function encodeNumber(n: number): string {
@@ -58,42 +60,47 @@ function encodeNumber(n: number): string {
   return Math.abs(n) < 1e21 ? String(n) : BigInt(n).toString();
 }
 
-function encode(value: JsonValue, out: string[]): void {
-  if (value === null) {
-    out.push('null');
-  } else if (typeof value === 'boolean') {
-    out.push(value ? 'true' : 'false');
-  } else if (typeof value === 'number') {
-    out.push(encodeNumber(value));
-  } else if (typeof value === 'string') {
-    encodeString(value, out);
-  } else if (Array.isArray(value)) {
-    out.push('[');
-    value.forEach((item, i) => {
-      if (i > 0) out.push(',');
-      encode(item, out);
-    });
-    out.push(']');
-  } else if (typeof value === 'object') {
-    const keys = Object.keys(value).sort(compareUtf8);
-    out.push('{');
-    keys.forEach((key, i) => {
-      if (i > 0) out.push(',');
-      encodeString(key, out);
-      out.push(':');
-      encode(value[key] as JsonValue, out);
-    });
-    out.push('}');
-  } else {
-    throw new MetadataError('CANONICAL_JSON', `canonical json cannot encode a value of type ${typeof value}`);
+function sortedKeys(obj: JsonObject): string[] {
+  const keys = Object.keys(obj);
+  // Plain UTF-16 order equals UTF-8 byte order unless a key has a code unit
+  // at or above U+D800; only then is the slower comparison needed.
+  return keys.some((k) => BEYOND_SURROGATES.test(k)) ? keys.sort(compareUtf8) : keys.sort();
+}
+
+function encode(value: JsonValue): string {
+  if (value === null) return 'null';
+  switch (typeof value) {
+    case 'boolean':
+      return value ? 'true' : 'false';
+    case 'number':
+      return encodeNumber(value);
+    case 'string':
+      return encodeString(value);
+    case 'object': {
+      if (Array.isArray(value)) {
+        let out = '[';
+        for (let i = 0; i < value.length; i++) out += (i > 0 ? ',' : '') + encode(value[i] as JsonValue);
+        return out + ']';
+      }
+      let out = '{';
+      let first = true;
+      for (const key of sortedKeys(value)) {
+        out += (first ? '' : ',') + encodeString(key) + ':' + encode(value[key] as JsonValue);
+        first = false;
+      }
+      return out + '}';
+    }
+    default:
+      throw new MetadataError(
+        'CANONICAL_JSON',
+        `canonical json cannot encode a value of type ${typeof value}`,
+      );
   }
 }
 
 /** The canonical text of a JSON value (the string whose UTF-8 bytes are signed). */
 export function canonicalString(value: JsonValue): string {
-  const out: string[] = [];
-  encode(value, out);
-  return out.join('');
+  return encode(value);
 }
 
 /** The canonical bytes of a JSON value: what notary signs and verifies. */
@@ -130,25 +137,18 @@ export function toStoredForm(canonical: string): string {
 }
 
 /**
- * Parse JSON text into plain values. Objects are created without a prototype
- * so that keys such as `__proto__` are ordinary data. Duplicate keys keep the
- * last value, as Go's decoder does.
+ * Parse JSON text into plain values. Duplicate keys keep the last value, as
+ * Go's decoder does. A key such as `__proto__` becomes an ordinary own
+ * property (JSON.parse defines properties, it does not assign them); models
+ * copy what they keep into null-prototype maps, so data never reaches
+ * Object.prototype.
  */
 export function parseJson(text: string): JsonValue {
-  let parsed: unknown;
   try {
-    parsed = JSON.parse(text, (_key, value: unknown) => {
-      if (value !== null && typeof value === 'object' && !Array.isArray(value)) {
-        const clean = Object.create(null) as JsonObject;
-        for (const [k, v] of Object.entries(value as JsonObject)) clean[k] = v;
-        return clean;
-      }
-      return value;
-    });
+    return JSON.parse(text) as JsonValue;
   } catch (cause) {
     throw new MetadataError('MALFORMED_JSON', 'metadata is not valid JSON', { cause });
   }
-  return parsed as JsonValue;
 }
 
 /** Parse JSON from bytes, which must be valid UTF-8. */

@@ -43,7 +43,7 @@ export function asStringArray(value: JsonValue | undefined, where: string): stri
 
 /** The fields of `obj` not in `known`, kept verbatim for serialization. */
 export function unrecognized(obj: JsonObject, known: readonly string[]): Record<string, JsonValue> {
-  const out: Record<string, JsonValue> = {};
+  const out = emptyObject<JsonValue>();
   for (const key of Object.keys(obj)) {
     if (!known.includes(key)) out[key] = obj[key] as JsonValue;
   }

@@ -47,7 +47,7 @@ export function checkHashStructure(hashes: Hashes, where: string): void {
 }
 
 export function hashesToJSON(hashes: Hashes): JsonObject {
-  const out: JsonObject = {};
+  const out = emptyObject<JsonValue>();
   for (const [alg, digest] of Object.entries(hashes)) out[alg] = toBase64(digest);
   return out;
 }

@@ -46,6 +46,21 @@ describe('unknown fields', () => {
   });
 });
 
+describe('names that are also Object.prototype keys', () => {
+  it('a target called __proto__ or constructor is ordinary data and round-trips', () => {
+    const text = fromUtf8(readVector('targets.json'))
+      .replace('"v1":', '"__proto__":')
+      .replace(
+        '"targets":{',
+        '"targets":{"constructor":{"hashes":{"sha256":"qUiQTy8PR5uPgZdpSzAYSw0u0cHNKh7A+4XSmaGSpEc="},"length":12},',
+      );
+    const md = Metadata.parse(utf8(text), 'Targets');
+    expect(Object.keys(md.signed.targets).sort()).toEqual(['__proto__', 'constructor']);
+    expect(fromUtf8(Metadata.create(md.signed).signedBytes)).toBe(fromUtf8(md.signedBytes));
+    expect(({} as Record<string, unknown>).length).toBeUndefined();
+  });
+});
+
 describe('refusals', () => {
   const root = fromUtf8(readVector('root.json'));
   const cases: Array<[string, string, string]> = [

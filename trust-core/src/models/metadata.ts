@@ -15,13 +15,7 @@
  */
 import { MetadataError } from '../errors.js';
 import type { JsonObject, JsonValue } from '../encoding/canonical-json.js';
-import {
-  canonicalBytes,
-  canonicalString,
-  isJsonObject,
-  parseJsonBytes,
-  toStoredForm,
-} from '../encoding/canonical-json.js';
+import { canonicalString, isJsonObject, parseJsonBytes, toStoredForm } from '../encoding/canonical-json.js';
 import { fromBase64, toBase64, utf8 } from '../encoding/bytes.js';
 import { PublicKey } from '../crypto/keys.js';
 import type { Signer } from '../crypto/signatures.js';
@@ -78,7 +72,7 @@ function parseKeys(value: JsonValue | undefined, where: string): Record<string, 
 }
 
 function keysToJSON(keys: Record<string, PublicKey>): JsonObject {
-  const out: JsonObject = {};
+  const out = emptyObject<JsonValue>();
   for (const [id, key] of Object.entries(keys)) out[id] = key.toJSON();
   return out;
 }
@@ -91,7 +85,7 @@ function parseMeta(value: JsonValue | undefined, where: string): Record<string, 
 }
 
 function metaToJSON(meta: Record<string, FileMeta>): JsonObject {
-  const out: JsonObject = {};
+  const out = emptyObject<JsonValue>();
   for (const [name, fm] of Object.entries(meta)) out[name] = fm.toJSON();
   return out;
 }
@@ -193,7 +187,7 @@ export class Root extends SignedBase {
   }
 
   toJSON(): JsonObject {
-    const roles: JsonObject = {};
+    const roles = emptyObject<JsonValue>();
     for (const [name, r] of Object.entries(this.roles)) roles[name] = r.toJSON();
     return {
       ...this.base(),
@@ -440,16 +434,21 @@ type SignedOf<T extends MetadataType> = T extends 'Root'
  * canonical bytes the signatures must cover.
  */
 export class Metadata<T extends Signed = Signed> {
+  /** What signatures cover: canonical JSON of the payload as notary's verifier rebuilds it. */
+  readonly signedBytes: Uint8Array;
+
   private constructor(
     readonly signed: T,
     readonly signatures: Signature[],
-    /** What signatures cover: canonical JSON of the payload as notary's verifier rebuilds it. */
-    readonly signedBytes: Uint8Array,
-  ) {}
+    /** The canonical text of `signed`, kept to write the file without decoding it again. */
+    private readonly signedText: string,
+  ) {
+    this.signedBytes = utf8(signedText);
+  }
 
   /** Wrap a payload we built ourselves; signatures are added with `sign`. */
   static create<T extends Signed>(signed: T): Metadata<T> {
-    return new Metadata(signed, [], canonicalBytes(signed.toJSON()));
+    return new Metadata(signed, [], canonicalString(signed.toJSON()));
   }
 
   /**
@@ -482,25 +481,42 @@ export class Metadata<T extends Signed = Signed> {
     }
     const sigsJson = json.signatures === null ? [] : asArray(json.signatures, 'signatures');
     const signatures = sigsJson.map((s, i) => Signature.fromJSON(s, `signatures[${i}]`));
-    let signedBytes: Uint8Array;
+    let text: string;
     try {
-      signedBytes = canonicalBytes(signedJson);
+      text = canonicalString(signedJson);
     } catch (cause) {
       throw new MetadataError('MALFORMED_METADATA', 'signed payload cannot be canonicalised', { cause });
     }
-    return new Metadata(signed as SignedOf<K>, signatures, signedBytes);
+    return new Metadata(signed as SignedOf<K>, signatures, text);
   }
 
-  /** A copy with these signatures added (replacing any earlier one by the same key). */
+  /**
+   * The version of a metadata file without building its model or checking
+   * anything: for rollback floors read from a cache. Undefined when the file
+   * cannot be read.
+   */
+  static peekVersion(bytes: Uint8Array): number | undefined {
+    try {
+      const json = parseJsonBytes(bytes);
+      const version = isJsonObject(json) && isJsonObject(json.signed) ? json.signed.version : undefined;
+      return typeof version === 'number' && Number.isSafeInteger(version) ? version : undefined;
+    } catch {
+      return undefined;
+    }
+  }
+
+  /**
+   * A copy with these signatures over `signedBytes` (replacing any earlier
+   * one by the same key; without `append`, only the new ones).
+   */
   async sign(signers: readonly Signer[], options: { append?: boolean } = {}): Promise<Metadata<T>> {
-    const fresh = Metadata.create(this.signed);
     const kept = options.append ? this.signatures : [];
     const sigs = kept.filter((s) => !signers.some((signer) => signer.publicKey.id === s.keyid));
     for (const signer of signers) {
-      const sig = await signer.sign(fresh.signedBytes);
+      const sig = await signer.sign(this.signedBytes);
       sigs.push(new Signature(signer.publicKey.id, signer.method, sig));
     }
-    return new Metadata(this.signed, sigs, fresh.signedBytes);
+    return new Metadata(this.signed, sigs, this.signedText);
   }
 
   /**
@@ -508,8 +524,7 @@ export class Metadata<T extends Signed = Signed> {
    * no whitespace, no trailing newline (FACTS §1, §2).
    */
   toBytes(): Uint8Array {
-    const signed = toStoredForm(new TextDecoder().decode(this.signedBytes));
     const sigs = this.signatures.map((s) => s.toJSONText()).join(',');
-    return utf8(`{"signed":${signed},"signatures":[${sigs}]}`);
+    return utf8(`{"signed":${toStoredForm(this.signedText)},"signatures":[${sigs}]}`);
   }
 }

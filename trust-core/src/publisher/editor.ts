@@ -185,34 +185,42 @@ export class RepositoryEditor {
 
   addTarget(name: string, meta: FileMeta, role = 'targets'): void {
     if (name === '') throw new PublishError('INVALID_TARGET', 'a target needs a name');
-    const current = this.requireTargetsRole(role);
+    this.requireTargetsRole(role);
     const delegation = role === 'targets' ? undefined : this.delegation(role);
     if (delegation && !delegation.matches(name)) {
       throw new PublishError('INVALID_TARGET', `${name} is outside the paths delegated to ${role}`);
     }
-    const targets = { ...current.targets, [name]: meta };
-    this.replaceTargets(role, this.withTargets(current, targets));
+    this.editableTargets(role)[name] = meta;
   }
 
   /** Returns whether the target was there. */
   removeTarget(name: string, role = 'targets'): boolean {
     const current = this.targets.get(role);
-    if (!current || !(name in current.targets)) return false;
-    const targets = { ...current.targets };
-    delete targets[name];
-    this.replaceTargets(role, this.withTargets(current, targets));
+    if (!current || !Object.hasOwn(current.targets, name)) return false;
+    delete this.editableTargets(role)[name];
     return true;
   }
 
-  private withTargets(current: Targets, targets: Record<string, FileMeta>): Targets {
-    const clean = Object.assign(Object.create(null) as Record<string, FileMeta>, targets);
-    return new Targets(
-      current.version,
-      current.expires,
-      clean,
-      current.delegations,
-      current.unrecognizedFields,
-    );
+  /** Roles whose target map is already a private copy for the coming publish. */
+  private readonly copied = new Set<string>();
+
+  /**
+   * The target map of a role, copied once per publish so that edits never
+   * touch a model that was already signed, and adding n targets costs O(n),
+   * not O(n²).
+   */
+  private editableTargets(role: string): Record<string, FileMeta> {
+    if (!this.copied.has(role)) {
+      const current = this.targets.get(role)!;
+      const copy = Object.assign(Object.create(null) as Record<string, FileMeta>, current.targets);
+      this.replaceTargets(
+        role,
+        new Targets(current.version, current.expires, copy, current.delegations, current.unrecognizedFields),
+      );
+      this.copied.add(role);
+    }
+    this.touch(role);
+    return this.targets.get(role)!.targets;
   }
 
   /**
@@ -455,6 +463,7 @@ export class RepositoryEditor {
       if (role !== 'snapshot') this.published.set(role, bytes);
       this.states.set(role, 'clean');
     }
+    this.copied.clear();
     if (files.has('root')) {
       this.root = Metadata.parse(files.get('root')!, 'Root').signed;
       this.previousRootKeys = [];

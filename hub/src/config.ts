@@ -37,6 +37,8 @@ export const hubConfigSchema = z.object({
     .int()
     .min(1)
     .default(2 * 1024 * 1024 * 1024),
+  /** Fill `library/busybox` and `library/alpine` (images and signed trust data) at first start. */
+  officialImages: z.boolean().default(true),
   sessionResolver: z.custom<SessionResolver>((value) => typeof value === 'function').optional(),
   /** Where request handling failures (bugs, I/O errors) are reported. */
   logError: z

@@ -1,6 +1,7 @@
 /**
  * TrustLab Hub: the lab's own "Docker Hub" (registry HTTP API v2 with Docker
- * token auth over HTTPS).
+ * token auth over HTTPS), the Notary server API on the same origin, and
+ * the official images `library/busybox` and `library/alpine`, signed.
  *
  *   const hub = createHub({ dataDir });
  *   const url = await hub.listen();
@@ -11,6 +12,7 @@
 import { hubConfigSchema, type HubConfig } from './config.js';
 import type { Accounts } from './auth/accounts.js';
 import type { RequestRecords } from './records/records.js';
+import type { NotaryService } from './notary/service.js';
 import { HubServer, type ContentApi } from './server.js';
 
 export type { HubConfig } from './config.js';
@@ -18,6 +20,8 @@ export { HubError, type RegistryErrorCode } from './errors.js';
 export type { RecordQuery, RequestRecord, SessionResolver } from './records/records.js';
 export { trustedHeaderSessionResolver, SESSION_HEADER } from './records/records.js';
 export { MEDIA_TYPES } from './registry/manifest-format.js';
+export type { NotaryService } from './notary/service.js';
+export { OFFICIAL_IMAGES } from './official/official-images.js';
 
 export interface Hub {
   /** Starts serving (first start also creates keys and certificates); resolves to the base URL. */
@@ -38,6 +42,8 @@ export interface Hub {
   readonly caCertificate: string | undefined;
   /** File of the lab CA, once listening with TLS. */
   readonly caCertificatePath: string | undefined;
+  /** The Notary API's trust data, keys and change feed (undefined before `listen()`). */
+  readonly notary: NotaryService | undefined;
   /** Directory holding all the hub's state (`<dataDir>/hub`). */
   readonly directory: string;
 }
@@ -62,6 +68,9 @@ export function createHub(config: HubConfig): Hub {
     },
     get caCertificatePath() {
       return server.tls?.caCertPath;
+    },
+    get notary() {
+      return server.notary;
     },
     directory: server.hubDir,
   };

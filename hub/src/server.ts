@@ -23,6 +23,11 @@ import { UploadSessions } from './registry/upload-sessions.js';
 import { BlobStore, sha256Bytes } from './storage/blob-store.js';
 import { openDatabase, type Db } from './storage/database.js';
 import { Metadata } from './storage/metadata.js';
+import { loadOrCreateKeySecret, ServerKeys } from './notary/keys.js';
+import { createNotaryHandler, isNotaryPath } from './notary/routes.js';
+import { NotaryService } from './notary/service.js';
+import { TrustStore } from './notary/store.js';
+import { ensureOfficialImages } from './official/official-images.js';
 import { ensureTlsMaterial, type TlsMaterial } from './tls/certificates.js';
 
 /** Status recorded for a request whose client went away before the response was complete. */
@@ -50,6 +55,9 @@ export class HubServer {
   readonly accounts: Accounts;
   readonly records: RequestRecords;
   readonly content: ContentApi;
+  readonly trustStore: TrustStore;
+  /** The Notary API's state; set once listening (its keys need the sealing secret from disk). */
+  notary: NotaryService | undefined;
   tls: TlsMaterial | undefined;
   private server: http.Server | https.Server | undefined;
   private sweeper: NodeJS.Timeout | undefined;
@@ -65,6 +73,7 @@ export class HubServer {
     this.accounts = new Accounts(this.db);
     this.records = new RequestRecords(this.db);
     this.content = this.createContentApi();
+    this.trustStore = new TrustStore(this.db);
   }
 
   get url(): string {
@@ -90,6 +99,13 @@ export class HubServer {
       gate,
       maxBlobBytes: this.config.maxBlobBytes,
     });
+    const notaryService = new NotaryService(
+      this.trustStore,
+      new ServerKeys(this.db, await loadOrCreateKeySecret(this.hubDir)),
+    );
+    this.notary = notaryService;
+    const notary = createNotaryHandler({ service: notaryService, gate });
+    if (this.config.officialImages) await ensureOfficialImages(this.content, notaryService);
     const tokenEndpoint = createTokenEndpoint({
       tokens,
       accounts: this.accounts,
@@ -99,6 +115,7 @@ export class HubServer {
     const listener = (req: IncomingMessage, res: ServerResponse) => {
       void this.handle(req, res, async (ctx) => {
         if (ctx.path === '/token') return tokenEndpoint(ctx);
+        if (isNotaryPath(ctx.path)) return notary(ctx);
         if (ctx.path === '/v2' || ctx.path.startsWith('/v2/')) return registry(ctx);
         throw new HubError('NAME_UNKNOWN', 'not found', { status: 404, detail: { path: ctx.path } });
       });

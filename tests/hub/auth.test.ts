@@ -25,7 +25,8 @@ function accessOf(token: string) {
 }
 
 beforeAll(async () => {
-  t = await startHub();
+  // This suite fills library/ itself (official-images.test.ts covers the hub's own images).
+  t = await startHub({ officialImages: false });
   client = t.client;
   await t.hub.accounts.createAccount(ALICE.user, ALICE.password);
   await t.hub.accounts.createAccount(BOB.user, BOB.password);

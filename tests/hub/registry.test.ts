@@ -54,6 +54,8 @@ const REPOS = [
 
 beforeAll(async () => {
   t = await startHub({
+    // This suite fills library/ itself (official-images.test.ts covers the hub's own images).
+    officialImages: false,
     maxBlobBytes: MAX_BLOB,
     sessionResolver: (req) => (req.headers['x-test-session'] as string | undefined) ?? undefined,
   });

@@ -18,7 +18,8 @@
  * timed run is checked (exit code, number of targets listed) so a failing step never looks like a
  * result; the process exits non-zero on any failure.
  *
- * Run: npm run bench:trust-core   (BENCH_RUNS=7 measured rounds by default; BENCH_TARGETS=10000)
+ * Run: npm run bench:trust-core   (BENCH_RUNS=7 measured rounds by default; BENCH_TARGETS=10000;
+ * BENCH_PROFILE=<dir> adds an untimed profile pass afterwards, see bench/profile.ts)
  */
 import { cpus, totalmem } from 'node:os';
 import { cp, mkdir, readFile, writeFile } from 'node:fs/promises';
@@ -37,8 +38,10 @@ import {
   runCommand,
   startNotaryServer,
 } from '../tests/support/index.js';
+import { runProfilePass } from './profile.js';
 import type { Stats } from './support.js';
 import {
+  bundle,
   formatTable,
   mib,
   ms,
@@ -120,6 +123,8 @@ interface Context {
   /** The environment of every child, ours and notary's alike. */
   env: NodeJS.ProcessEnv;
   sampler: RssSampler;
+  /** Our fresh-process sides, bundled ahead of time as a shipped command would be. */
+  bundles: { list: string; add: string };
 }
 
 let dirCounter = 0;
@@ -193,23 +198,32 @@ function fail(message: string): never {
   throw new Error(`${message}, expected ${expectedCount.value}`);
 }
 
-async function oursListProcess(ctx: Context, childRss: number[]): Promise<number> {
+/** Per fresh-process run: peak RSS, time until our code ran (start-up), and time of our work. */
+interface ChildFigures {
+  rss: number[];
+  startupMs: number[];
+  workMs: number[];
+}
+const childFigures = (): ChildFigures => ({ rss: [], startupMs: [], workMs: [] });
+
+function record(figures: ChildFigures, stdout: string, round: number) {
+  const report = parseChildReport(stdout);
+  if (round > 0) {
+    figures.rss.push(report.maxRssKiB * 1024);
+    figures.startupMs.push(report.sections?.startupMs ?? NaN);
+    figures.workMs.push(report.sections?.workMs ?? NaN);
+  }
+  return report;
+}
+
+async function oursListProcess(ctx: Context, figures: ChildFigures, round: number): Promise<number> {
   const trustDir = await freshDir(ctx, 'ours-proc-list');
   const result = check(
-    await runNodeTimed(ctx, [
-      '--import',
-      'tsx',
-      'bench/trust-core-list.ts',
-      ctx.server.url,
-      ctx.server.caCertPath,
-      GUN,
-      trustDir,
-    ]),
+    await runNodeTimed(ctx, [ctx.bundles.list, ctx.server.url, ctx.server.caCertPath, GUN, trustDir]),
     'bench/trust-core-list.ts',
   );
-  const report = parseChildReport(result.stdout);
+  const report = record(figures, result.stdout, round);
   if (report.count !== expectedCount.value) fail(`bench/trust-core-list.ts listed ${report.count}`);
-  childRss.push(report.maxRssKiB * 1024);
   return result.durationMs;
 }
 
@@ -253,13 +267,17 @@ async function oursAddInProcess(ctx: Context, trustDir: string, name: string): P
   return elapsed;
 }
 
-async function oursAddProcess(ctx: Context, trustDir: string, name: string, childRss: number[]) {
+async function oursAddProcess(
+  ctx: Context,
+  trustDir: string,
+  name: string,
+  figures: ChildFigures,
+  round: number,
+) {
   const file = await payload(ctx, name);
   const result = check(
     await runNodeTimed(ctx, [
-      '--import',
-      'tsx',
-      'bench/trust-core-add.ts',
+      ctx.bundles.add,
       ctx.server.url,
       ctx.server.caCertPath,
       GUN,
@@ -269,7 +287,7 @@ async function oursAddProcess(ctx: Context, trustDir: string, name: string, chil
     ]),
     'bench/trust-core-add.ts',
   );
-  childRss.push(parseChildReport(result.stdout).maxRssKiB * 1024);
+  record(figures, result.stdout, round);
   expectedCount.value++;
   return result.durationMs;
 }
@@ -325,6 +343,10 @@ async function main(): Promise<void> {
     notary,
     env: { ...baseEnv(home), ...notaryPassphraseEnv() },
     sampler: new RssSampler(),
+    bundles: {
+      list: await bundle('bench/trust-core-list.ts', work),
+      add: await bundle('bench/trust-core-add.ts', work),
+    },
   };
   try {
     // 1. The repository: one trust-core publish of TARGETS targets, then sanity checks (not timed).
@@ -342,11 +364,11 @@ async function main(): Promise<void> {
     console.log(`  sanity: real notary list shows ${rows} targets`);
 
     // 2. Verify from a cold cache.
-    const childListRss: number[] = [];
+    const listChild = childFigures();
     const verify = await alternate('verify', [
       { key: 'notary', run: () => theirsList(ctx) },
       { key: 'ours', run: () => oursListInProcess(ctx) },
-      { key: 'ours-proc', run: () => oursListProcess(ctx, childListRss) },
+      { key: 'ours-proc', run: (r) => oursListProcess(ctx, listChild, r) },
       { key: 'node', run: () => startupFloor(ctx, false) },
       { key: 'node+tsx', run: () => startupFloor(ctx, true) },
     ]);
@@ -359,11 +381,11 @@ async function main(): Promise<void> {
     const warm = repoFor(ctx, creatorDir);
     await warm.update();
     warm.close();
-    const childAddRss: number[] = [];
+    const addChild = childFigures();
     const add = await alternate('add', [
       { key: 'notary', run: (r) => theirsAdd(ctx, theirsDir, `new-notary-${r}`) },
       { key: 'ours', run: (r) => oursAddInProcess(ctx, creatorDir, `new-ours-${r}`) },
-      { key: 'ours-proc', run: (r) => oursAddProcess(ctx, creatorDir, `new-proc-${r}`, childAddRss) },
+      { key: 'ours-proc', run: (r) => oursAddProcess(ctx, creatorDir, `new-proc-${r}`, addChild, r) },
     ]);
 
     // Every add landed, and both clients agree on the final repository.
@@ -416,11 +438,48 @@ async function main(): Promise<void> {
     console.log('  times in ms, wall clock; ratio = ours / notary (below 1.00: trust-core is faster)');
     console.log('');
     const median = (values: number[]) => stats(values).median;
+    const profileDir = process.env.BENCH_PROFILE;
     console.log(
       `  memory: in-process runs peaked at ${mib(ctx.sampler.peakRss)} MiB RSS (sampled every 5 ms and after each run; ` +
         `heap used peak ${mib(ctx.sampler.peakHeapUsed)} MiB; this process also holds the setup and the harness); ` +
-        `fresh-process peak RSS (median): list ${mib(median(childListRss))} MiB, add ${mib(median(childAddRss))} MiB`,
+        `fresh-process peak RSS (median): list ${mib(median(listChild.rss))} MiB, add ${mib(median(addChild.rss))} MiB`,
     );
+    for (const [what, figures] of [
+      ['verify', listChild],
+      ['add', addChild],
+    ] as const) {
+      console.log(
+        `  fresh-process ${what} (median): ${ms(median(figures.startupMs))} ms until our code runs ` +
+          `(node + loading the bundle), then ${ms(median(figures.workMs))} ms of work`,
+      );
+    }
+
+    // 5. Optional: where our time goes (not part of the figures above).
+    if (profileDir) {
+      console.log(`\nprofile pass (BENCH_PROFILE=${profileDir}; not timed against notary)\n`);
+      const report = await runProfilePass(path.resolve(profileDir), {
+        open: (trustDir) => repoFor(ctx, trustDir),
+        freshDir: (label) => freshDir(ctx, label),
+        signerDir: creatorDir,
+        runChildProfiled: async (dir, script, args) => {
+          const flags = [
+            '--cpu-prof',
+            '--cpu-prof-dir',
+            dir,
+            '--cpu-prof-interval',
+            '100',
+            '--import',
+            'tsx',
+          ];
+          check(await runNodeTimed(ctx, [...flags, script, ...args]), `${script} (profiled)`);
+        },
+        server: ctx.server.url,
+        caCertPath: ctx.server.caCertPath,
+        gun: GUN,
+        added: () => expectedCount.value++,
+      });
+      console.log(report);
+    }
   } finally {
     await server.stop();
     await removeTempDir(work);

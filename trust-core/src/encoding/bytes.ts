@@ -36,12 +36,29 @@ export function fromHex(text: string): Uint8Array {
   return hexCodec.decode(text);
 }
 
+/**
+ * Where digests come from. The portable default is @noble/hashes; a host
+ * with native hashing (Node: trust-core/src/node registers node:crypto)
+ * swaps it in, since hashing multi-megabyte targets files is on the hot
+ * path of every update.
+ */
+export interface DigestProvider {
+  sha256(bytes: Uint8Array): Uint8Array;
+  sha512(bytes: Uint8Array): Uint8Array;
+}
+
+let digests: DigestProvider = { sha256: nobleSha256, sha512: nobleSha512 };
+
+export function useDigestProvider(provider: DigestProvider): void {
+  digests = provider;
+}
+
 export function sha256(bytes: Uint8Array): Uint8Array {
-  return nobleSha256(bytes);
+  return digests.sha256(bytes);
 }
 
 export function sha512(bytes: Uint8Array): Uint8Array {
-  return nobleSha512(bytes);
+  return digests.sha512(bytes);
 }
 
 export function bytesEqual(a: Uint8Array, b: Uint8Array): boolean {

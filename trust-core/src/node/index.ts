@@ -2,6 +2,13 @@
  * Node-only parts of trust-core: the notary-compatible private key file store
  * and RSA verification with node:crypto.
  */
+import { useDigestProvider } from '../encoding/bytes.js';
+import { nodeDigests } from './digests.js';
+
+// Under Node, hash with node:crypto rather than the portable JS default.
+useDigestProvider(nodeDigests);
+
+export { nodeDigests };
 export { FileKeyStore } from './file-key-store.js';
 export type { KeyListEntry, LoadOptions } from './file-key-store.js';
 export { nodeRsaVerifier } from './rsa-verifier.js';

@@ -39,6 +39,8 @@ export const hubConfigSchema = z.object({
     .default(2 * 1024 * 1024 * 1024),
   /** Fill `library/busybox` and `library/alpine` (images and signed trust data) at first start. */
   officialImages: z.boolean().default(true),
+  /** The hub's clock for trust data (tests move it to check timestamp renewal). */
+  clock: z.custom<() => Date>((value) => typeof value === 'function').default(() => () => new Date()),
   sessionResolver: z.custom<SessionResolver>((value) => typeof value === 'function').optional(),
   /** Where request handling failures (bugs, I/O errors) are reported. */
   logError: z

@@ -102,6 +102,7 @@ export class HubServer {
     const notaryService = new NotaryService(
       this.trustStore,
       new ServerKeys(this.db, await loadOrCreateKeySecret(this.hubDir)),
+      this.config.clock,
     );
     this.notary = notaryService;
     const notary = createNotaryHandler({ service: notaryService, gate });

@@ -28,6 +28,13 @@ export function metadataNotFound(): ServerValidationError {
   return new ServerValidationError('METADATA_NOT_FOUND', {});
 }
 
+/**
+ * The hub re-signs a timestamp a day before it expires, not only once it has
+ * (notary-server's rule), so a client never fetches one that will have
+ * expired before it is used.
+ */
+export const TIMESTAMP_RENEW_BEFORE_MS = 24 * 60 * 60 * 1000;
+
 export class NotaryService {
   private readonly queues = new Map<string, Promise<unknown>>();
 
@@ -121,6 +128,7 @@ export class NotaryService {
         timestamp: timestamp.content,
         serverSigners: this.serverSigners(gun),
         now: this.clock(),
+        renewBeforeMs: TIMESTAMP_RENEW_BEFORE_MS,
       });
       if (!result.changed) return timestamp;
       const update = [];

@@ -692,6 +692,11 @@ export interface ServerTimestampInput {
   serverSigners: ServerSigners;
   now: Date;
   verifyOptions?: VerifyOptions | undefined;
+  /**
+   * Re-sign a timestamp that expires within this many milliseconds (default
+   * 0: only when expired, as notary-server does).
+   */
+  renewBeforeMs?: number;
 }
 
 export interface ServerTimestampResult {
@@ -747,7 +752,8 @@ export async function serverTimestamp(input: ServerTimestampInput): Promise<Serv
     throw unknownError(error);
   }
   const inSync = checkHashesQuietly(snapshot, previous.signed.snapshotMeta.hashes);
-  if (!previous.signed.isExpired(now) && inSync) {
+  const renewAt = new Date(now.getTime() + (input.renewBeforeMs ?? 0));
+  if (!previous.signed.isExpired(renewAt) && inSync) {
     return { timestamp: input.timestamp, version: previous.signed.version, changed: false };
   }
   try {

@@ -341,6 +341,28 @@ describe('attack suite', () => {
     expect(repo.listTargets(['targets']).map((t) => t.name)).toEqual(['app/good']);
   });
 
+  it('a rolled-back delegation is skipped with a ROLLBACK warning', async () => {
+    sim.delegate('targets/releases', ['']);
+    sim.addTarget('v1', utf8('one'), 'targets/releases');
+    await sim.publish();
+    const old = sim.files.get('targets/releases')!;
+    sim.addTarget('v2', utf8('two'), 'targets/releases');
+    await sim.publish();
+    expect((await updater().refresh()).lookupForPull('v2')).toBeDefined();
+    // A fresh snapshot and timestamp that name the old delegation file.
+    sim.serve('targets/releases', old);
+    const meta = { ...sim.snapshot.meta, 'targets/releases': FileMeta.forBytes(old) };
+    const snap = await sim.signBytes(
+      'snapshot',
+      new Snapshot(sim.snapshot.version + 1, sim.snapshot.expires, meta),
+    );
+    sim.serve('snapshot', snap);
+    await sim.publishTimestamp(snap);
+    const repo = await updater().refresh();
+    expect(repo.lookupForPull('v1')).toBeUndefined();
+    expect(warnings.map((w) => w.code)).toContain('ROLLBACK');
+  });
+
   it('a delegation signed by the wrong key is skipped with a warning', async () => {
     sim.delegate('targets/releases', ['']);
     sim.addTarget('v1', utf8('x'), 'targets/releases');

@@ -207,7 +207,7 @@ export class Updater {
     const targetsBytes = await this.cachedOrFetch('targets', targetsMeta.length, targetsMeta.hashes);
     const targets = set.updateTargets(targetsBytes);
 
-    const delegationBytes = await this.loadDelegations(set, targets);
+    const delegationBytes = await this.loadDelegations(set, targets, minimum);
 
     await cache.set('timestamp', timestampBytes);
     await cache.set('snapshot', snapshotBytes);
@@ -239,6 +239,7 @@ export class Updater {
   private async loadDelegations(
     set: TrustedMetadataSet,
     targets: Metadata<Targets>,
+    minimum: MinimumVersions,
   ): Promise<Map<string, Uint8Array>> {
     const loaded = new Map<string, Uint8Array>();
     const queue: Array<{ role: string; parent: string }> = targets.signed.delegations.roles.map((r) => ({
@@ -252,6 +253,9 @@ export class Updater {
       const meta = set.snapshotMeta(role);
       if (!meta) continue; // delegated but never published (docker signer add before sign)
       try {
+        // The cached version of the delegation is its rollback floor.
+        const cached = await this.options.cache.get(role);
+        if (cached) minimum[role] = Metadata.peekVersion(cached);
         const bytes = await this.cachedOrFetch(role, meta.length, meta.hashes);
         const md = set.updateDelegatedTargets(bytes, role, parent);
         loaded.set(role, bytes);

@@ -100,13 +100,18 @@ export class FileMeta {
     return this.hashes.sha256;
   }
 
+  /** Built once: file metadata does not change, and a targets file re-signs thousands of them. */
+  private json: JsonObject | undefined;
+
   toJSON(): JsonObject {
+    if (this.json) return this.json;
     const out: JsonObject = {
       ...this.unrecognizedFields,
       hashes: hashesToJSON(this.hashes),
       length: this.length,
     };
     if (this.custom !== undefined) out.custom = this.custom;
+    this.json = out;
     return out;
   }
 }

@@ -485,7 +485,7 @@ function printEnvironment(): void {
     '  auth: hub ON (Docker bearer tokens, fetched before timing; verified per request), docker-registry OFF; notary metadata read anonymously on both',
   );
   console.log(
-    '  durability: hub fsyncs blobs and commits SQLite (WAL, synchronous=FULL) incl. one request record per request; docker-registry filesystem driver does not fsync; notary-server uses its in-memory store; `sync` (untimed) before every timed section',
+    '  durability: hub fsyncs blobs and commits SQLite (WAL, synchronous=FULL) for content (request records: batched, synchronous=NORMAL); docker-registry filesystem driver does not fsync; notary-server uses its in-memory store; `sync` (untimed) before every timed section',
   );
 }
 

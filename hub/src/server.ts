@@ -49,6 +49,8 @@ export interface ContentApi {
 export class HubServer {
   readonly hubDir: string;
   readonly db: Db;
+  /** Second connection to `hub.db`, `synchronous=NORMAL`, for request records only (records/records.ts). */
+  readonly recordsDb: Db;
   readonly metadata: Metadata;
   readonly blobs: BlobStore;
   readonly uploads: UploadSessions;
@@ -71,7 +73,8 @@ export class HubServer {
     this.blobs = new BlobStore(this.hubDir);
     this.uploads = new UploadSessions(this.metadata, this.blobs, config.maxBlobBytes);
     this.accounts = new Accounts(this.db);
-    this.records = new RequestRecords(this.db);
+    this.recordsDb = openDatabase(path.join(this.hubDir, 'hub.db'), { synchronous: 'NORMAL' });
+    this.records = new RequestRecords(this.recordsDb, { onError: (error) => this.logError(error) });
     this.content = this.createContentApi();
     this.trustStore = new TrustStore(this.db);
   }
@@ -237,6 +240,8 @@ export class HubServer {
       });
       this.server = undefined;
     }
+    this.records.flush();
+    if (this.recordsDb.open) this.recordsDb.close();
     if (this.db.open) this.db.close();
   }
 }

@@ -3,7 +3,7 @@
  * has expired (as notary-server does) or expires within a day, and the result
  * still verifies for a client.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { Metadata } from '../../trust-core/src/index.js';
 import type { TestHub } from './helpers.js';
 import { startHub } from './helpers.js';
@@ -32,6 +32,20 @@ describe('timestamp renewal', () => {
     const first = await timestamp();
     now = new Date(now.getTime() + 5 * DAY);
     expect((await timestamp()).version).toBe(first.version);
+  });
+
+  it('reads a fresh timestamp without unsealing any server key', async () => {
+    const keys = hub.hub.notary?.keys;
+    if (!keys) throw new Error('notary not started');
+    const signers = vi.spyOn(keys, 'signers');
+    try {
+      const first = await timestamp();
+      const again = await Promise.all([timestamp(), timestamp(), timestamp()]);
+      expect(again.map((t) => t.version)).toEqual([first.version, first.version, first.version]);
+      expect(signers).not.toHaveBeenCalled();
+    } finally {
+      signers.mockRestore();
+    }
   });
 
   it('re-signs it a day before it expires, with a new 14-day expiry', async () => {

@@ -7,7 +7,7 @@
  */
 import { randomBytes, scrypt, timingSafeEqual, type ScryptOptions } from 'node:crypto';
 import { z } from 'zod';
-import type { Db } from '../storage/database.js';
+import { statement, type Db } from '../storage/database.js';
 
 /** An account name is a namespace, so it must be one valid repository-name component. */
 export const accountNameSchema = z
@@ -70,11 +70,10 @@ export class Accounts {
     accountNameSchema.parse(name);
     passwordSchema.parse(password);
     const hash = await hashPassword(password);
-    const result = this.db
-      .prepare(
-        'INSERT INTO accounts (name, password_hash, created_at) VALUES (?, ?, ?) ON CONFLICT DO NOTHING',
-      )
-      .run(name, hash, Date.now());
+    const result = statement(
+      this.db,
+      'INSERT INTO accounts (name, password_hash, created_at) VALUES (?, ?, ?) ON CONFLICT DO NOTHING',
+    ).run(name, hash, Date.now());
     if (result.changes === 0) throw new AccountExistsError(name);
   }
 
@@ -82,22 +81,22 @@ export class Accounts {
     passwordSchema.parse(password);
     const hash = await hashPassword(password);
     return (
-      this.db.prepare('UPDATE accounts SET password_hash = ? WHERE name = ?').run(hash, name).changes > 0
+      statement(this.db, 'UPDATE accounts SET password_hash = ? WHERE name = ?').run(hash, name).changes > 0
     );
   }
 
   exists(name: string): boolean {
-    return this.db.prepare('SELECT 1 FROM accounts WHERE name = ?').get(name) !== undefined;
+    return statement(this.db, 'SELECT 1 FROM accounts WHERE name = ?').get(name) !== undefined;
   }
 
   list(): string[] {
-    return (this.db.prepare('SELECT name FROM accounts ORDER BY name').all() as { name: string }[]).map(
+    return (statement(this.db, 'SELECT name FROM accounts ORDER BY name').all() as { name: string }[]).map(
       (row) => row.name,
     );
   }
 
   async verifyPassword(name: string, password: string): Promise<boolean> {
-    const row = this.db.prepare('SELECT password_hash FROM accounts WHERE name = ?').get(name) as
+    const row = statement(this.db, 'SELECT password_hash FROM accounts WHERE name = ?').get(name) as
       { password_hash: string } | undefined;
     if (row === undefined) {
       this.dummyHash ??= hashPassword('not-a-real-password');

@@ -17,7 +17,7 @@ import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { PrivateKey, PublicKey, type PrivateKeyType, type Signer } from '../../../trust-core/src/index.js';
-import type { Db } from '../storage/database.js';
+import { statement, type Db } from '../storage/database.js';
 import { writeFileAtomic } from '../storage/durable-fs.js';
 
 export const KEY_SECRET_FILE = 'trust-keys.secret';
@@ -44,7 +44,12 @@ interface KeyRow {
   sealed: Buffer;
 }
 
+/** GUN/role pairs whose unsealed signers are kept in memory (least recently built dropped first). */
+const MAX_CACHED_SIGNER_SETS = 1000;
+
 export class ServerKeys {
+  private readonly signerCache = new Map<string, { ids: string; signers: Signer[] }>();
+
   constructor(
     private readonly db: Db,
     private readonly secret: Buffer,
@@ -74,57 +79,80 @@ export class ServerKeys {
   /** Creates and stores a new key; returns its public key (notary crypto.Create). */
   create(gun: string, role: string, keytype: PrivateKeyType = 'ed25519'): PublicKey {
     const key = PrivateKey.generate(keytype);
-    this.db
-      .prepare(
-        'INSERT INTO tuf_keys (gun, role, key_id, keytype, public, sealed, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)',
-      )
-      .run(
-        gun,
-        role,
-        key.id,
-        keytype,
-        Buffer.from(key.publicKey().publicBytes),
-        this.seal(gun, role, key),
-        this.now(),
-      );
+    statement(
+      this.db,
+      'INSERT INTO tuf_keys (gun, role, key_id, keytype, public, sealed, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)',
+    ).run(
+      gun,
+      role,
+      key.id,
+      keytype,
+      Buffer.from(key.publicKey().publicBytes),
+      this.seal(gun, role, key),
+      this.now(),
+    );
     return key.publicKey();
   }
 
   /** Every key held for `gun`/`role`, newest last. */
   publicKeys(gun: string, role: string): PublicKey[] {
-    const rows = this.db
-      .prepare(
-        'SELECT key_id, keytype, public, sealed FROM tuf_keys WHERE gun = ? AND role = ? ORDER BY rowid',
-      )
-      .all(gun, role) as KeyRow[];
+    const rows = statement(
+      this.db,
+      'SELECT key_id, keytype, public, sealed FROM tuf_keys WHERE gun = ? AND role = ? ORDER BY rowid',
+    ).all(gun, role) as KeyRow[];
     return rows.map((row) => new PublicKey(row.keytype, row.public));
   }
 
   has(gun: string, role: string, keyId: string): boolean {
     return (
-      this.db
-        .prepare('SELECT 1 FROM tuf_keys WHERE gun = ? AND role = ? AND key_id = ?')
-        .get(gun, role, keyId) !== undefined
+      statement(this.db, 'SELECT 1 FROM tuf_keys WHERE gun = ? AND role = ? AND key_id = ?').get(
+        gun,
+        role,
+        keyId,
+      ) !== undefined
     );
   }
 
   /** The private key with this ID, if the hub holds it. */
   privateKey(gun: string, role: string, keyId: string): PrivateKey | undefined {
-    const row = this.db
-      .prepare(
-        'SELECT key_id, keytype, public, sealed FROM tuf_keys WHERE gun = ? AND role = ? AND key_id = ?',
-      )
-      .get(gun, role, keyId) as KeyRow | undefined;
+    const row = statement(
+      this.db,
+      'SELECT key_id, keytype, public, sealed FROM tuf_keys WHERE gun = ? AND role = ? AND key_id = ?',
+    ).get(gun, role, keyId) as KeyRow | undefined;
     return row ? this.unseal(gun, role, row) : undefined;
   }
 
-  /** Signers for every key held for `gun`/`role` (validation keeps the ones the root lists). */
+  /**
+   * Signers for every key held for `gun`/`role` (validation keeps the ones the
+   * root lists). Unsealing a key and rebuilding it costs far more than a
+   * signature check, so the signers are kept per GUN and role and reused
+   * while the list of held key IDs is unchanged (checked on every call, so a
+   * key added by `create` or by another process is picked up).
+   */
   signers(gun: string, role: string): Signer[] {
-    const rows = this.db
-      .prepare(
-        'SELECT key_id, keytype, public, sealed FROM tuf_keys WHERE gun = ? AND role = ? ORDER BY rowid',
-      )
-      .all(gun, role) as KeyRow[];
-    return rows.map((row) => this.unseal(gun, role, row).signer());
+    const cacheKey = JSON.stringify([gun, role]);
+    const ids = (
+      statement(this.db, 'SELECT key_id FROM tuf_keys WHERE gun = ? AND role = ? ORDER BY rowid').all(
+        gun,
+        role,
+      ) as { key_id: string }[]
+    )
+      .map((row) => row.key_id)
+      .join(',');
+    const cached = this.signerCache.get(cacheKey);
+    if (cached !== undefined && cached.ids === ids) return cached.signers.slice();
+    const rows = statement(
+      this.db,
+      'SELECT key_id, keytype, public, sealed FROM tuf_keys WHERE gun = ? AND role = ? ORDER BY rowid',
+    ).all(gun, role) as KeyRow[];
+    const signers = rows.map((row) => this.unseal(gun, role, row).signer());
+    this.signerCache.delete(cacheKey);
+    this.signerCache.set(cacheKey, { ids: rows.map((row) => row.key_id).join(','), signers });
+    // Oldest first in a Map: keep the cache bounded.
+    if (this.signerCache.size > MAX_CACHED_SIGNER_SETS) {
+      const oldest = this.signerCache.keys().next().value;
+      if (oldest !== undefined) this.signerCache.delete(oldest);
+    }
+    return signers.slice();
   }
 }

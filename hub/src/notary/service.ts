@@ -7,15 +7,23 @@
  * All writes for one GUN go through a per-GUN queue, so two publishes (or a
  * publish and a timestamp refresh) never validate against the same state and
  * then both store; `TrustStore.applyUpdate` re-checks the stored versions
- * inside its transaction for writers in other processes.
+ * inside its transaction for writers in other processes. Reads do not queue:
+ * every write is one SQLite transaction, so a read sees the state before or
+ * after it, never a mix. A timestamp GET queues only when the timestamp must
+ * actually be re-signed (see `current`).
  */
+import { createHash } from 'node:crypto';
 import {
   Metadata,
   ServerValidationError,
   serverTimestamp,
   validateUpdate,
   type PublicKey,
+  type ServerSigners,
+  type Snapshot,
   type StoredRepository,
+  type Timestamp,
+  type Signer,
   type UploadedPart,
 } from '../../../trust-core/src/index.js';
 import type { ServerKeys } from './keys.js';
@@ -35,8 +43,37 @@ export function metadataNotFound(): ServerValidationError {
  */
 export const TIMESTAMP_RENEW_BEFORE_MS = 24 * 60 * 60 * 1000;
 
+/**
+ * notary's check of a snapshot against the timestamp's hashes (trust-core
+ * `checkHashesLikeNotary`): every listed sha256/sha512 must match, and at
+ * least one must be listed.
+ */
+function matchesHashes(content: Uint8Array, hashes: Readonly<Record<string, Uint8Array>>): boolean {
+  let checked = 0;
+  for (const alg of ['sha256', 'sha512'] as const) {
+    const expected = hashes[alg];
+    if (!expected) continue;
+    if (!createHash(alg).update(content).digest().equals(expected)) return false;
+    checked++;
+  }
+  return checked > 0;
+}
+
+/** Most GUNs whose "timestamp can be served until" decision is remembered. */
+const MAX_FRESH_ENTRIES = 10_000;
+
 export class NotaryService {
   private readonly queues = new Map<string, Promise<unknown>>();
+  /**
+   * Per GUN: the stored timestamp (by sha256) and snapshot (by sha256) last
+   * found to need no re-signing, and until when (ms epoch) that holds. Any
+   * new timestamp or snapshot (publish, refresh, delete and re-create)
+   * changes a sha256, so a stale entry is never used.
+   */
+  private readonly fresh = new Map<
+    string,
+    { timestampSha256: string; snapshotSha256: string; validUntil: number }
+  >();
 
   constructor(
     readonly store: TrustStore,
@@ -59,8 +96,22 @@ export class NotaryService {
     return run;
   }
 
-  private serverSigners(gun: string) {
-    return { timestamp: this.keys.signers(gun, 'timestamp'), snapshot: this.keys.signers(gun, 'snapshot') };
+  /**
+   * The server's signers for `gun`, built only when a signature is actually
+   * made (the getters run on first use; ServerKeys caches the unsealed keys).
+   */
+  private serverSigners(gun: string): ServerSigners {
+    const keys = this.keys;
+    let timestamp: Signer[] | undefined;
+    let snapshot: Signer[] | undefined;
+    return {
+      get timestamp() {
+        return (timestamp ??= keys.signers(gun, 'timestamp'));
+      },
+      get snapshot() {
+        return (snapshot ??= keys.signers(gun, 'snapshot'));
+      },
+    };
   }
 
   private storedRepository(gun: string): StoredRepository {
@@ -108,13 +159,69 @@ export class NotaryService {
    * with the snapshot.
    */
   async current(gun: string, role: string): Promise<StoredFile> {
-    if (role === 'timestamp') return this.currentTimestamp(gun);
+    if (role === 'timestamp') return this.servableTimestamp(gun) ?? this.refreshTimestamp(gun);
     const file = this.store.current(gun, role);
     if (!file) throw metadataNotFound();
     return file;
   }
 
-  private currentTimestamp(gun: string): Promise<StoredFile> {
+  /**
+   * The stored timestamp when it can be served as is, decided without the
+   * per-GUN queue and without any key: one read of the current timestamp
+   * and the snapshot's sha256, then (only when either changed since the last
+   * decision) a parse of the two small files. Mirrors trust-core's
+   * `serverTimestamp`: served unchanged when the snapshot is unexpired, the
+   * timestamp's snapshot hashes match it, and the timestamp does not expire
+   * within TIMESTAMP_RENEW_BEFORE_MS. Undefined means "let
+   * `refreshTimestamp` decide" (re-sign, or report the error).
+   */
+  private servableTimestamp(gun: string): StoredFile | undefined {
+    const state = this.store.timestampState(gun);
+    if (!state) return undefined;
+    const now = this.clock().getTime();
+    const known = this.fresh.get(gun);
+    if (
+      known !== undefined &&
+      known.timestampSha256 === state.timestamp.sha256 &&
+      known.snapshotSha256 === state.snapshotSha256
+    ) {
+      return now <= known.validUntil ? state.timestamp : undefined;
+    }
+    const snapshotFile = this.store.byChecksum(gun, 'snapshot', state.snapshotSha256);
+    if (!snapshotFile) return undefined;
+    let validUntil: number;
+    try {
+      const timestamp = Metadata.parse(state.timestamp.content, 'Timestamp') as Metadata<Timestamp>;
+      const snapshot = Metadata.parse(snapshotFile.content, 'Snapshot') as Metadata<Snapshot>;
+      if (!matchesHashes(snapshotFile.content, timestamp.signed.snapshotMeta.hashes)) return undefined;
+      // `isExpired(t)` is `t > expires`: servable while now <= snapshot expiry and
+      // now + renew window <= timestamp expiry.
+      validUntil = Math.min(
+        snapshot.signed.expiresAt.getTime(),
+        timestamp.signed.expiresAt.getTime() - TIMESTAMP_RENEW_BEFORE_MS,
+      );
+    } catch {
+      return undefined;
+    }
+    this.fresh.delete(gun);
+    this.fresh.set(gun, {
+      timestampSha256: state.timestamp.sha256,
+      snapshotSha256: state.snapshotSha256,
+      validUntil,
+    });
+    if (this.fresh.size > MAX_FRESH_ENTRIES) {
+      const oldest = this.fresh.keys().next().value;
+      if (oldest !== undefined) this.fresh.delete(oldest);
+    }
+    return now <= validUntil ? state.timestamp : undefined;
+  }
+
+  /**
+   * notary's GetOrCreateTimestamp, in the per-GUN queue: re-signed (and
+   * stored) when expired or out of sync with the snapshot. Signers are only
+   * built if trust-core actually signs.
+   */
+  private refreshTimestamp(gun: string): Promise<StoredFile> {
     return this.serialize(gun, async () => {
       const files = this.store.currentFiles(gun);
       const root = files.get('root');

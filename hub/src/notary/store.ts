@@ -12,7 +12,7 @@
  * commit leaves the previous state entirely (storage/database.ts).
  */
 import { createHash } from 'node:crypto';
-import type { Db } from '../storage/database.js';
+import { statement, type Db } from '../storage/database.js';
 
 export interface StoredFile {
   content: Buffer;
@@ -66,60 +66,87 @@ export class TrustStore {
   ) {}
 
   current(gun: string, role: string): StoredFile | undefined {
-    const row = this.db
-      .prepare(
-        'SELECT content, version, created_at FROM tuf_files WHERE gun = ? AND role = ? ORDER BY version DESC LIMIT 1',
-      )
-      .get(gun, role) as FileRow | undefined;
+    const row = statement(
+      this.db,
+      'SELECT content, version, created_at FROM tuf_files WHERE gun = ? AND role = ? ORDER BY version DESC LIMIT 1',
+    ).get(gun, role) as FileRow | undefined;
     return toFile(row);
   }
 
   byVersion(gun: string, role: string, version: number): StoredFile | undefined {
-    const row = this.db
-      .prepare(
-        'SELECT content, version, created_at FROM tuf_files WHERE gun = ? AND role = ? AND version = ?',
-      )
-      .get(gun, role, version) as FileRow | undefined;
+    const row = statement(
+      this.db,
+      'SELECT content, version, created_at FROM tuf_files WHERE gun = ? AND role = ? AND version = ?',
+    ).get(gun, role, version) as FileRow | undefined;
     return toFile(row);
   }
 
   /** By sha256 (hex, as notary's URLs carry it); other digests are never indexed. */
   byChecksum(gun: string, role: string, sha256: string): StoredFile | undefined {
-    const row = this.db
-      .prepare(
-        `SELECT content, version, created_at FROM tuf_files WHERE gun = ? AND role = ? AND sha256 = ?
+    const row = statement(
+      this.db,
+      `SELECT content, version, created_at FROM tuf_files WHERE gun = ? AND role = ? AND sha256 = ?
          ORDER BY version DESC LIMIT 1`,
-      )
-      .get(gun, role, sha256) as FileRow | undefined;
+    ).get(gun, role, sha256) as FileRow | undefined;
     return toFile(row);
+  }
+
+  /**
+   * What a timestamp GET needs to decide whether the stored timestamp can be
+   * served as is, read in one statement (one consistent state): the current
+   * timestamp with its content and the sha256 of the current snapshot
+   * (a root must exist too). Undefined when any of the three is missing.
+   */
+  timestampState(
+    gun: string,
+  ): { timestamp: StoredFile & { sha256: string }; snapshotSha256: string } | undefined {
+    const rows = statement(
+      this.db,
+      `SELECT * FROM (SELECT role, version, sha256, created_at, content FROM tuf_files
+                       WHERE gun = ? AND role = 'timestamp' ORDER BY version DESC LIMIT 1)
+       UNION ALL
+       SELECT * FROM (SELECT role, version, sha256, created_at, NULL FROM tuf_files
+                       WHERE gun = ? AND role = 'snapshot' ORDER BY version DESC LIMIT 1)
+       UNION ALL
+       SELECT * FROM (SELECT role, version, sha256, created_at, NULL FROM tuf_files
+                       WHERE gun = ? AND role = 'root' ORDER BY version DESC LIMIT 1)`,
+    ).all(gun, gun, gun) as (FileRow & { role: string; sha256: string })[];
+    const timestamp = rows.find((row) => row.role === 'timestamp');
+    const snapshot = rows.find((row) => row.role === 'snapshot');
+    const root = rows.find((row) => row.role === 'root');
+    if (!timestamp || !snapshot || !root) return undefined;
+    return {
+      timestamp: { ...(toFile(timestamp) as StoredFile), sha256: timestamp.sha256 },
+      snapshotSha256: snapshot.sha256,
+    };
   }
 
   /** The current file of every role of `gun`. */
   currentFiles(gun: string): Map<string, StoredFile> {
-    const rows = this.db
-      .prepare(
-        `SELECT f.role AS role, f.content AS content, f.version AS version, f.created_at AS created_at
+    const rows = statement(
+      this.db,
+      `SELECT f.role AS role, f.content AS content, f.version AS version, f.created_at AS created_at
          FROM tuf_files f
          JOIN (SELECT role, MAX(version) AS version FROM tuf_files WHERE gun = ? GROUP BY role) m
            ON m.role = f.role AND m.version = f.version
          WHERE f.gun = ?`,
-      )
-      .all(gun, gun) as (FileRow & { role: string })[];
+    ).all(gun, gun) as (FileRow & { role: string })[];
     return new Map(rows.map((row) => [row.role, toFile(row) as StoredFile]));
   }
 
   /** Highest stored version per role (the VERSION check compares against these). */
   storedVersions(gun: string): Record<string, number> {
-    const rows = this.db
-      .prepare('SELECT role, MAX(version) AS version FROM tuf_files WHERE gun = ? GROUP BY role')
-      .all(gun) as { role: string; version: number }[];
+    const rows = statement(
+      this.db,
+      'SELECT role, MAX(version) AS version FROM tuf_files WHERE gun = ? GROUP BY role',
+    ).all(gun) as { role: string; version: number }[];
     const out: Record<string, number> = {};
     for (const row of rows) out[row.role] = row.version;
     return out;
   }
 
   exists(gun: string): boolean {
-    return this.db.prepare('SELECT 1 FROM tuf_files WHERE gun = ? LIMIT 1').get(gun) !== undefined;
+    return statement(this.db, 'SELECT 1 FROM tuf_files WHERE gun = ? LIMIT 1').get(gun) !== undefined;
   }
 
   /**
@@ -129,10 +156,12 @@ export class TrustStore {
    * moved since validation, nothing is written and false is returned.
    */
   applyUpdate(gun: string, files: readonly FileToStore[], expectVersions: Record<string, number>): boolean {
-    const insert = this.db.prepare(
+    const insert = statement(
+      this.db,
       'INSERT INTO tuf_files (gun, role, version, sha256, content, created_at) VALUES (?, ?, ?, ?, ?, ?)',
     );
-    const change = this.db.prepare(
+    const change = statement(
+      this.db,
       'INSERT INTO tuf_changes (created_at, gun, version, sha256, category) VALUES (?, ?, ?, ?, ?)',
     );
     const run = this.db.transaction(() => {
@@ -154,12 +183,11 @@ export class TrustStore {
   deleteGun(gun: string): void {
     this.db
       .transaction(() => {
-        this.db.prepare('DELETE FROM tuf_files WHERE gun = ?').run(gun);
-        this.db
-          .prepare(
-            'INSERT INTO tuf_changes (created_at, gun, version, sha256, category) VALUES (?, ?, 0, ?, ?)',
-          )
-          .run(this.now(), gun, '', 'deletion');
+        statement(this.db, 'DELETE FROM tuf_files WHERE gun = ?').run(gun);
+        statement(
+          this.db,
+          'INSERT INTO tuf_changes (created_at, gun, version, sha256, category) VALUES (?, ?, 0, ?, ?)',
+        ).run(this.now(), gun, '', 'deletion');
       })
       .immediate();
   }
@@ -177,17 +205,18 @@ export class TrustStore {
       params.push(changeId);
       if (gun !== undefined) params.push(gun);
       params.push(records);
-      rows = this.db
-        .prepare(`SELECT * FROM tuf_changes WHERE id > ? ${filter} ORDER BY id ASC LIMIT ?`)
-        .all(...params) as ChangeRow[];
+      rows = statement(
+        this.db,
+        `SELECT * FROM tuf_changes WHERE id > ? ${filter} ORDER BY id ASC LIMIT ?`,
+      ).all(...params) as ChangeRow[];
     } else {
       params.push(changeId <= 0 ? Number.MAX_SAFE_INTEGER : changeId);
       if (gun !== undefined) params.push(gun);
       params.push(-records);
       rows = (
-        this.db
-          .prepare(`SELECT * FROM tuf_changes WHERE id < ? ${filter} ORDER BY id DESC LIMIT ?`)
-          .all(...params) as ChangeRow[]
+        statement(this.db, `SELECT * FROM tuf_changes WHERE id < ? ${filter} ORDER BY id DESC LIMIT ?`).all(
+          ...params,
+        ) as ChangeRow[]
       ).reverse();
     }
     return rows.map((row) => ({

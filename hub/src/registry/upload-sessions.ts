@@ -8,12 +8,13 @@
  * That is what lets a client resume an interrupted upload after a restart by
  * asking `GET …/uploads/<uuid>` for the current range.
  */
-import { randomUUID } from 'node:crypto';
-import { open, stat, truncate } from 'node:fs/promises';
+import { createHash, randomUUID, type Hash } from 'node:crypto';
+import { createReadStream } from 'node:fs';
+import { open, stat } from 'node:fs/promises';
 import type { IncomingMessage } from 'node:http';
 import { HubError } from '../errors.js';
 import { streamBodyToFile } from '../http/body.js';
-import type { BlobStore, CommittedBlob } from '../storage/blob-store.js';
+import { checkDigest, type BlobStore, type CommittedBlob } from '../storage/blob-store.js';
 import { fsyncDirectory, removeIfExists } from '../storage/durable-fs.js';
 import type { Metadata, UploadRow } from '../storage/metadata.js';
 
@@ -56,6 +57,12 @@ export function uploadLocation(repository: string, uuid: string): string {
 
 export class UploadSessions {
   private readonly busy = new Set<string>();
+  /**
+   * Per session, the SHA-256 state over its acknowledged bytes, kept between
+   * chunks so finishing an upload never reads the file back (memory only; a
+   * restart falls back to hashing the file once).
+   */
+  private readonly hashes = new Map<string, { offset: number; hash: Hash }>();
 
   constructor(
     private readonly metadata: Metadata,
@@ -116,15 +123,50 @@ export class UploadSessions {
    * offset is unchanged and the next chunk overwrites whatever was written.
    */
   append(repository: string, uuid: string, req: IncomingMessage, range?: ContentRange): Promise<UploadRow> {
-    return this.locked(uuid, () => this.write(repository, uuid, req, range));
+    return this.locked(uuid, async () => {
+      const { row, hash } = await this.write(repository, uuid, req, range);
+      // fsync before the offset is acknowledged: the file never holds less than the row says.
+      this.metadata.setUploadOffset(uuid, row.offset);
+      this.hashes.set(uuid, { offset: row.offset, hash });
+      return row;
+    });
   }
 
+  /**
+   * The hash of the session's first `offset` bytes: the state kept from the
+   * previous chunk of this session when there is one (the usual case), else
+   * (after a restart, or a failed chunk) computed from the file.
+   */
+  private async prefixHash(uuid: string, offset: number): Promise<Hash> {
+    const kept = this.hashes.get(uuid);
+    // Taken out: the state is updated in place while the next chunk streams in.
+    this.hashes.delete(uuid);
+    if (kept !== undefined && kept.offset === offset) return kept.hash;
+    const hash = createHash('sha256');
+    if (offset > 0) {
+      for await (const chunk of createReadStream(this.blobs.uploadPath(uuid), {
+        start: 0,
+        end: offset - 1,
+      })) {
+        hash.update(chunk as Buffer);
+      }
+    }
+    return hash;
+  }
+
+  /**
+   * Writes the body at the acknowledged offset, cuts off anything beyond it
+   * (left by a crash or a failed chunk) and, unless `beforeSync` throws,
+   * fsyncs the file. Returns the new offset (not yet acknowledged) and the
+   * hash of the session's bytes so far.
+   */
   private async write(
     repository: string,
     uuid: string,
     req: IncomingMessage,
     range: ContentRange | undefined,
-  ): Promise<UploadRow> {
+    beforeSync?: (row: UploadRow, hash: Hash) => void,
+  ): Promise<{ row: UploadRow; hash: Hash }> {
     const row = this.get(repository, uuid);
     if (range && range.start !== row.offset) throw this.outOfOrder(row, range);
     const file = this.blobs.uploadPath(uuid);
@@ -133,13 +175,15 @@ export class UploadSessions {
       handle = await open(file, 'r+');
     } catch {
       // The bytes are gone (e.g. removed by hand): the session cannot be continued.
+      this.hashes.delete(uuid);
       this.metadata.deleteUpload(uuid);
       throw new HubError('BLOB_UPLOAD_UNKNOWN', 'blob upload data is missing; start a new upload', {
         detail: { uuid },
       });
     }
     try {
-      const written = await streamBodyToFile(req, handle, row.offset, this.maxBlobBytes);
+      const hash = await this.prefixHash(uuid, row.offset);
+      const written = await streamBodyToFile(req, handle, row.offset, this.maxBlobBytes, hash);
       if (range && written !== range.end - range.start + 1) {
         throw new HubError('BLOB_UPLOAD_INVALID', 'chunk length does not match its Content-Range', {
           detail: { contentRange: `${range.start}-${range.end}`, received: written },
@@ -147,9 +191,10 @@ export class UploadSessions {
       }
       const offset = row.offset + written;
       await handle.truncate(offset);
+      const next = { ...row, offset };
+      beforeSync?.(next, hash);
       await handle.sync();
-      this.metadata.setUploadOffset(uuid, offset);
-      return { ...row, offset };
+      return { row: next, hash };
     } finally {
       await handle.close();
     }
@@ -159,6 +204,13 @@ export class UploadSessions {
    * Finishes the session: appends the final chunk (if any), verifies the
    * whole content against `digest` and commits it. On a digest mismatch the
    * session is cancelled (as docker's registry does) and nothing is stored.
+   *
+   * The content was hashed as it streamed in (this chunk, and earlier chunks
+   * of the session through the kept hash state), so it is not read back. The
+   * final offset is not written to the session row: the blob is made visible
+   * and the row deleted in one commit (`linkBlob`); a crash before that
+   * leaves the row at the previous acknowledged offset with a longer file,
+   * which is allowed.
    */
   async finish(
     repository: string,
@@ -168,14 +220,18 @@ export class UploadSessions {
     range?: ContentRange,
   ): Promise<CommittedBlob> {
     return this.locked(uuid, async () => {
-      const row = await this.write(repository, uuid, req, range);
+      let actual: CommittedBlob | undefined;
       const file = this.blobs.uploadPath(uuid);
       let committed: CommittedBlob;
       try {
-        await truncate(file, row.offset);
-        committed = await this.blobs.commit(file, digest);
+        await this.write(repository, uuid, req, range, (row, hash) => {
+          actual = { digest: `sha256:${hash.digest('hex')}`, size: row.offset };
+          // Checked before the fsync: a wrong digest stores nothing, so there is nothing to sync.
+          checkDigest(actual, digest);
+        });
+        committed = await this.blobs.publish(file, actual as CommittedBlob, digest);
       } catch (error) {
-        if (error instanceof HubError) await this.cancel(repository, uuid);
+        if (error instanceof HubError && actual !== undefined) await this.cancel(repository, uuid);
         throw error;
       }
       this.metadata.linkBlob(repository, committed.digest, committed.size, uuid);
@@ -185,6 +241,7 @@ export class UploadSessions {
 
   async cancel(repository: string, uuid: string): Promise<void> {
     this.get(repository, uuid);
+    this.hashes.delete(uuid);
     this.metadata.deleteUpload(uuid);
     await removeIfExists(this.blobs.uploadPath(uuid));
   }
@@ -212,6 +269,7 @@ export class UploadSessions {
   async expire(ttlMs: number, now = Date.now()): Promise<string[]> {
     const stale = this.metadata.staleUploads(now - ttlMs).filter((uuid) => !this.busy.has(uuid));
     for (const uuid of stale) {
+      this.hashes.delete(uuid);
       this.metadata.deleteUpload(uuid);
       await removeIfExists(this.blobs.uploadPath(uuid));
     }

@@ -3,12 +3,13 @@
  * monolithically", "Pushing a blob in chunks", "Mounting a blob from another
  * repository"; Docker Registry HTTP API v2 "Initiate Blob Upload").
  */
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import { open } from 'node:fs/promises';
 import { covers } from '../auth/scope.js';
 import { HubError } from '../errors.js';
 import { streamBodyToFile } from '../http/body.js';
 import { sendEmpty } from '../http/respond.js';
+import { checkDigest } from '../storage/blob-store.js';
 import { removeIfExists } from '../storage/durable-fs.js';
 import { assertDigest, isValidName } from './references.js';
 import { needs, type RegistryDeps, type RepositoryRequest } from './types.js';
@@ -73,13 +74,18 @@ async function monolithicUpload(
   // that startup recovery removes.
   const temp = deps.blobs.uploadPath(`mono-${randomUUID()}`);
   try {
+    // Hashed while it streams in; fsync'd only once the digest is known to match.
+    const hash = createHash('sha256');
+    let size: number;
     const handle = await open(temp, 'wx', 0o644);
     try {
-      await streamBodyToFile(request.ctx.req, handle, 0, deps.maxBlobBytes);
+      size = await streamBodyToFile(request.ctx.req, handle, 0, deps.maxBlobBytes, hash);
+      checkDigest({ digest: `sha256:${hash.digest('hex')}`, size }, digest);
+      await handle.sync();
     } finally {
       await handle.close();
     }
-    const committed = await deps.blobs.commit(temp, digest);
+    const committed = await deps.blobs.publish(temp, { digest, size }, digest);
     deps.metadata.linkBlob(request.name, committed.digest, committed.size);
   } finally {
     await removeIfExists(temp);

@@ -38,9 +38,20 @@ export function sha256Bytes(bytes: Uint8Array): string {
   return `sha256:${createHash('sha256').update(bytes).digest('hex')}`;
 }
 
+/** Throws DIGEST_INVALID unless `actual` is `expectedDigest`. */
+export function checkDigest(actual: CommittedBlob, expectedDigest: string): void {
+  if (actual.digest !== expectedDigest) {
+    throw new HubError('DIGEST_INVALID', 'provided digest did not match uploaded content', {
+      detail: { expected: expectedDigest, actual: actual.digest, size: actual.size },
+    });
+  }
+}
+
 export class BlobStore {
   readonly blobsDir: string;
   readonly uploadsDir: string;
+  /** Fan-out directories this process has created or made durable (fsync of their parent). */
+  private readonly durableFanouts = new Set<string>();
 
   constructor(root: string) {
     this.blobsDir = path.join(root, 'blobs', 'sha256');
@@ -79,42 +90,63 @@ export class BlobStore {
    * Makes the bytes of `tempFile` visible as a blob after checking they hash
    * to `expectedDigest`. On a mismatch nothing is stored and DIGEST_INVALID
    * is thrown (OCI spec: "the registry MUST verify the digest"); the caller
-   * still owns and removes the temp file.
+   * still owns and removes the temp file. Reads the file back to hash it:
+   * uploads hash while the body streams in and use `publish` instead.
    */
   async commit(tempFile: string, expectedDigest: string): Promise<CommittedBlob> {
+    const actual = await sha256File(tempFile);
+    checkDigest(actual, expectedDigest);
     const handle = await open(tempFile, 'r+');
     try {
       await handle.sync();
     } finally {
       await handle.close();
     }
-    const actual = await sha256File(tempFile);
-    if (actual.digest !== expectedDigest) {
-      throw new HubError('DIGEST_INVALID', 'provided digest did not match uploaded content', {
-        detail: { expected: expectedDigest, actual: actual.digest, size: actual.size },
-      });
-    }
+    return this.publish(tempFile, actual, expectedDigest);
+  }
+
+  /**
+   * Makes `tempFile` visible as the blob `expectedDigest`. The caller must
+   * already have fsync'd the file and hashed exactly its bytes to `actual`
+   * (as the upload paths do while the body streams in). Throws DIGEST_INVALID
+   * (nothing stored) when `actual` is another digest.
+   *
+   * Durability: the blob's name is made durable (fsync of its fan-out
+   * directory) before this returns, so the caller may then record the blob in
+   * SQLite; the fan-out directory's own entry is made durable once per
+   * process (fsync of `blobs/sha256`). The name leaving `uploads/` is not
+   * fsync'd separately: if a power cut brought it back, it would be a file
+   * without an upload row (its row is deleted by the commit that links the
+   * blob) or a complete session file, and startup recovery handles both.
+   */
+  async publish(tempFile: string, actual: CommittedBlob, expectedDigest: string): Promise<CommittedBlob> {
+    checkDigest(actual, expectedDigest);
     const target = this.blobPath(expectedDigest);
     const fanout = path.dirname(target);
-    await mkdir(fanout, { recursive: true });
-    await fsyncDirectory(this.blobsDir);
+    if (!this.durableFanouts.has(fanout)) {
+      await mkdir(fanout, { recursive: true });
+      await fsyncDirectory(this.blobsDir);
+      this.durableFanouts.add(fanout);
+    }
     await rename(tempFile, target);
     await fsyncDirectory(fanout);
-    await fsyncDirectory(this.uploadsDir);
     return actual;
   }
 
   /** Stores bytes already in memory (used by the hub to seed `library/`). */
   async putBytes(bytes: Uint8Array, expectedDigest = sha256Bytes(bytes)): Promise<CommittedBlob> {
+    const actual = { digest: sha256Bytes(bytes), size: bytes.length };
+    checkDigest(actual, expectedDigest);
     const temp = this.uploadPath(`direct-${randomUUID()}`);
-    const handle = await open(temp, 'wx', 0o644);
     try {
-      await handle.writeFile(bytes);
-    } finally {
-      await handle.close();
-    }
-    try {
-      return await this.commit(temp, expectedDigest);
+      const handle = await open(temp, 'wx', 0o644);
+      try {
+        await handle.writeFile(bytes);
+        await handle.sync();
+      } finally {
+        await handle.close();
+      }
+      return await this.publish(temp, actual, expectedDigest);
     } catch (error) {
       await removeIfExists(temp);
       throw error;

@@ -1,14 +1,50 @@
 /**
  * The hub's SQLite metadata database.
  *
- * WAL with `synchronous=FULL`: every committed transaction is fsync'd to the
- * WAL before the statement returns, so whatever the hub acknowledged to a
- * client (a tag, a manifest, an upload offset, an account) survives a crash
+ * Content connection (`openDatabase`): WAL with `synchronous=FULL`. Every
+ * committed transaction is fsync'd to the WAL before the statement returns,
+ * so whatever the hub acknowledged to a client (a blob link, a tag, a
+ * manifest, trust metadata, an upload offset, an account) survives a crash
  * or power cut. SQLite's own journaling makes each transaction atomic.
+ *
+ * Records connection (`openDatabase(file, { synchronous: 'NORMAL' })`): a
+ * second connection to the same file used only for request records
+ * (records/records.ts). `synchronous` is a per-connection setting; with WAL
+ * and NORMAL a commit is appended to the WAL without an fsync. That is still
+ * atomic and survives the process being killed (the bytes are in the page
+ * cache, and the WAL is replayed on open); only an OS crash or power cut can
+ * lose the last such commits, never corrupt the database. The next FULL
+ * commit of the content connection (or a checkpoint) makes them durable too,
+ * since the WAL is written in order.
+ *
+ * Statements are prepared once per connection and reused (`statement`):
+ * compiling SQL costs more than running most of the hub's queries.
  */
 import Database from 'better-sqlite3';
 
 export type Db = Database.Database;
+
+export interface OpenOptions {
+  /** `FULL` (default) for content; `NORMAL` only for data that may lose its last commits on power loss. */
+  synchronous?: 'FULL' | 'NORMAL';
+}
+
+const statementCaches = new WeakMap<Db, Map<string, Database.Statement>>();
+
+/** The prepared statement for `sql` on `db`, compiled on first use and cached with the connection. */
+export function statement(db: Db, sql: string): Database.Statement {
+  let cache = statementCaches.get(db);
+  if (cache === undefined) {
+    cache = new Map();
+    statementCaches.set(db, cache);
+  }
+  let prepared = cache.get(sql);
+  if (prepared === undefined) {
+    prepared = db.prepare(sql);
+    cache.set(sql, prepared);
+  }
+  return prepared;
+}
 
 /** Ordered migrations; `user_version` records how many have been applied. */
 const MIGRATIONS: string[] = [
@@ -117,10 +153,10 @@ const MIGRATIONS: string[] = [
   `,
 ];
 
-export function openDatabase(file: string): Db {
+export function openDatabase(file: string, options: OpenOptions = {}): Db {
   const db = new Database(file);
   db.pragma('journal_mode = WAL');
-  db.pragma('synchronous = FULL');
+  db.pragma(`synchronous = ${options.synchronous ?? 'FULL'}`);
   db.pragma('foreign_keys = ON');
   // Another process (the `user add` CLI) may write while the hub runs.
   db.pragma('busy_timeout = 5000');

@@ -3,7 +3,7 @@
  * tags and upload sessions. Every method is one transaction, so a crash
  * leaves each of them either applied or not.
  */
-import type { Db } from './database.js';
+import { statement, type Db } from './database.js';
 
 export interface ManifestRow {
   digest: string;
@@ -34,20 +34,22 @@ export class Metadata {
   ) {}
 
   private ensureRepository(name: string): void {
-    this.db
-      .prepare('INSERT INTO repositories (name, created_at) VALUES (?, ?) ON CONFLICT DO NOTHING')
-      .run(name, this.now());
+    statement(
+      this.db,
+      'INSERT INTO repositories (name, created_at) VALUES (?, ?) ON CONFLICT DO NOTHING',
+    ).run(name, this.now());
   }
 
   repositoryExists(name: string): boolean {
-    return this.db.prepare('SELECT 1 FROM repositories WHERE name = ?').get(name) !== undefined;
+    return statement(this.db, 'SELECT 1 FROM repositories WHERE name = ?').get(name) !== undefined;
   }
 
   /** Repository names in lexical order after `last`, for `/v2/_catalog`. */
   listRepositories(limit: number, last?: string): string[] {
-    const rows = this.db
-      .prepare('SELECT name FROM repositories WHERE name > ? ORDER BY name LIMIT ?')
-      .all(last ?? '', limit) as { name: string }[];
+    const rows = statement(this.db, 'SELECT name FROM repositories WHERE name > ? ORDER BY name LIMIT ?').all(
+      last ?? '',
+      limit,
+    ) as { name: string }[];
     return rows.map((row) => row.name);
   }
 
@@ -55,17 +57,16 @@ export class Metadata {
 
   /** Size of the blob if it is linked into `repository`. */
   linkedBlobSize(repository: string, digest: string): number | undefined {
-    const row = this.db
-      .prepare(
-        `SELECT b.size AS size FROM repository_blobs rb JOIN blobs b ON b.digest = rb.digest
+    const row = statement(
+      this.db,
+      `SELECT b.size AS size FROM repository_blobs rb JOIN blobs b ON b.digest = rb.digest
          WHERE rb.repository = ? AND rb.digest = ?`,
-      )
-      .get(repository, digest) as { size: number } | undefined;
+    ).get(repository, digest) as { size: number } | undefined;
     return row?.size;
   }
 
   blobSize(digest: string): number | undefined {
-    const row = this.db.prepare('SELECT size FROM blobs WHERE digest = ?').get(digest) as
+    const row = statement(this.db, 'SELECT size FROM blobs WHERE digest = ?').get(digest) as
       { size: number } | undefined;
     return row?.size;
   }
@@ -76,41 +77,44 @@ export class Metadata {
       .transaction(() => {
         const now = this.now();
         this.ensureRepository(repository);
-        this.db
-          .prepare('INSERT INTO blobs (digest, size, created_at) VALUES (?, ?, ?) ON CONFLICT DO NOTHING')
-          .run(digest, size, now);
-        this.db
-          .prepare(
-            'INSERT INTO repository_blobs (repository, digest, created_at) VALUES (?, ?, ?) ON CONFLICT DO NOTHING',
-          )
-          .run(repository, digest, now);
+        statement(
+          this.db,
+          'INSERT INTO blobs (digest, size, created_at) VALUES (?, ?, ?) ON CONFLICT DO NOTHING',
+        ).run(digest, size, now);
+        statement(
+          this.db,
+          'INSERT INTO repository_blobs (repository, digest, created_at) VALUES (?, ?, ?) ON CONFLICT DO NOTHING',
+        ).run(repository, digest, now);
         if (finishedUpload !== undefined) {
-          this.db.prepare('DELETE FROM uploads WHERE uuid = ?').run(finishedUpload);
+          statement(this.db, 'DELETE FROM uploads WHERE uuid = ?').run(finishedUpload);
         }
       })
       .immediate();
   }
 
   unlinkBlob(repository: string, digest: string): boolean {
-    const result = this.db
-      .prepare('DELETE FROM repository_blobs WHERE repository = ? AND digest = ?')
-      .run(repository, digest);
+    const result = statement(this.db, 'DELETE FROM repository_blobs WHERE repository = ? AND digest = ?').run(
+      repository,
+      digest,
+    );
     return result.changes > 0;
   }
 
   // ---- manifests and tags -------------------------------------------------
 
   getManifest(repository: string, digest: string): ManifestRow | undefined {
-    const row = this.db
-      .prepare('SELECT digest, media_type, content FROM manifests WHERE repository = ? AND digest = ?')
-      .get(repository, digest) as { digest: string; media_type: string; content: Buffer } | undefined;
+    const row = statement(
+      this.db,
+      'SELECT digest, media_type, content FROM manifests WHERE repository = ? AND digest = ?',
+    ).get(repository, digest) as { digest: string; media_type: string; content: Buffer } | undefined;
     return row && { digest: row.digest, mediaType: row.media_type, content: row.content };
   }
 
   resolveTag(repository: string, tag: string): string | undefined {
-    const row = this.db
-      .prepare('SELECT digest FROM tags WHERE repository = ? AND tag = ?')
-      .get(repository, tag) as { digest: string } | undefined;
+    const row = statement(this.db, 'SELECT digest FROM tags WHERE repository = ? AND tag = ?').get(
+      repository,
+      tag,
+    ) as { digest: string } | undefined;
     return row?.digest;
   }
 
@@ -143,19 +147,17 @@ export class Metadata {
         }
         const now = this.now();
         this.ensureRepository(repository);
-        this.db
-          .prepare(
-            `INSERT INTO manifests (repository, digest, media_type, content, created_at) VALUES (?, ?, ?, ?, ?)
+        statement(
+          this.db,
+          `INSERT INTO manifests (repository, digest, media_type, content, created_at) VALUES (?, ?, ?, ?, ?)
              ON CONFLICT (repository, digest) DO UPDATE SET media_type = excluded.media_type`,
-          )
-          .run(repository, manifest.digest, manifest.mediaType, manifest.content, now);
+        ).run(repository, manifest.digest, manifest.mediaType, manifest.content, now);
         if (tag !== undefined) {
-          this.db
-            .prepare(
-              `INSERT INTO tags (repository, tag, digest, updated_at) VALUES (?, ?, ?, ?)
+          statement(
+            this.db,
+            `INSERT INTO tags (repository, tag, digest, updated_at) VALUES (?, ?, ?, ?)
                ON CONFLICT (repository, tag) DO UPDATE SET digest = excluded.digest, updated_at = excluded.updated_at`,
-            )
-            .run(repository, tag, manifest.digest, now);
+          ).run(repository, tag, manifest.digest, now);
         }
         return { missingBlobs, wrongSize, missingManifests };
       })
@@ -165,22 +167,23 @@ export class Metadata {
   /** Deletes a manifest and, through the foreign key, every tag pointing at it. */
   deleteManifest(repository: string, digest: string): boolean {
     return (
-      this.db.prepare('DELETE FROM manifests WHERE repository = ? AND digest = ?').run(repository, digest)
+      statement(this.db, 'DELETE FROM manifests WHERE repository = ? AND digest = ?').run(repository, digest)
         .changes > 0
     );
   }
 
   deleteTag(repository: string, tag: string): boolean {
     return (
-      this.db.prepare('DELETE FROM tags WHERE repository = ? AND tag = ?').run(repository, tag).changes > 0
+      statement(this.db, 'DELETE FROM tags WHERE repository = ? AND tag = ?').run(repository, tag).changes > 0
     );
   }
 
   /** Tags in lexical order after `last` (OCI spec, "Listing Tags"). */
   listTags(repository: string, limit: number, last?: string): string[] {
-    const rows = this.db
-      .prepare('SELECT tag FROM tags WHERE repository = ? AND tag > ? ORDER BY tag LIMIT ?')
-      .all(repository, last ?? '', limit) as { tag: string }[];
+    const rows = statement(
+      this.db,
+      'SELECT tag FROM tags WHERE repository = ? AND tag > ? ORDER BY tag LIMIT ?',
+    ).all(repository, last ?? '', limit) as { tag: string }[];
     return rows.map((row) => row.tag);
   }
 
@@ -188,42 +191,44 @@ export class Metadata {
 
   createUpload(uuid: string, repository: string, account: string | undefined): UploadRow {
     const now = this.now();
-    this.db
-      .prepare(
-        'INSERT INTO uploads (uuid, repository, account, received, created_at, updated_at) VALUES (?, ?, ?, 0, ?, ?)',
-      )
-      .run(uuid, repository, account ?? null, now, now);
+    statement(
+      this.db,
+      'INSERT INTO uploads (uuid, repository, account, received, created_at, updated_at) VALUES (?, ?, ?, 0, ?, ?)',
+    ).run(uuid, repository, account ?? null, now, now);
     return { uuid, repository, account: account ?? null, offset: 0, createdAt: now, updatedAt: now };
   }
 
   getUpload(uuid: string): UploadRow | undefined {
-    const row = this.db
-      .prepare(
-        `SELECT uuid, repository, account, received AS "offset", created_at AS createdAt, updated_at AS updatedAt
+    const row = statement(
+      this.db,
+      `SELECT uuid, repository, account, received AS "offset", created_at AS createdAt, updated_at AS updatedAt
          FROM uploads WHERE uuid = ?`,
-      )
-      .get(uuid) as UploadRow | undefined;
+    ).get(uuid) as UploadRow | undefined;
     return row;
   }
 
   setUploadOffset(uuid: string, offset: number): void {
-    this.db
-      .prepare('UPDATE uploads SET received = ?, updated_at = ? WHERE uuid = ?')
-      .run(offset, this.now(), uuid);
+    statement(this.db, 'UPDATE uploads SET received = ?, updated_at = ? WHERE uuid = ?').run(
+      offset,
+      this.now(),
+      uuid,
+    );
   }
 
   deleteUpload(uuid: string): void {
-    this.db.prepare('DELETE FROM uploads WHERE uuid = ?').run(uuid);
+    statement(this.db, 'DELETE FROM uploads WHERE uuid = ?').run(uuid);
   }
 
   allUploadIds(): string[] {
-    return (this.db.prepare('SELECT uuid FROM uploads').all() as { uuid: string }[]).map((row) => row.uuid);
+    return (statement(this.db, 'SELECT uuid FROM uploads').all() as { uuid: string }[]).map(
+      (row) => row.uuid,
+    );
   }
 
   /** Sessions untouched since `before` (ms epoch). */
   staleUploads(before: number): string[] {
     return (
-      this.db.prepare('SELECT uuid FROM uploads WHERE updated_at < ?').all(before) as { uuid: string }[]
+      statement(this.db, 'SELECT uuid FROM uploads WHERE updated_at < ?').all(before) as { uuid: string }[]
     ).map((row) => row.uuid);
   }
 }

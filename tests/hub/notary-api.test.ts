@@ -6,7 +6,7 @@
 import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Metadata } from '../../trust-core/src/index.js';
+import { Metadata, PrivateKey, Targets } from '../../trust-core/src/index.js';
 import type { RunResult } from '../support/index.js';
 import { makeTempDir, removeTempDir, requireBinariesForSuite, runDocker } from '../support/index.js';
 import { makeImage, startHub, type TestHub } from './helpers.js';
@@ -166,6 +166,42 @@ describe('Notary API, byte level', () => {
     const res5 = await post(gun, m4.body, m4.contentType, token);
     expect(res5.status).toBe(400);
     expect(res5.json<{ errors: { code: string }[] }>().errors[0]?.code).toBe('NO_FILENAME');
+  });
+
+  it('refuses targets signed by the wrong key and an oversized part, and stores nothing', async () => {
+    const gun = `${hostPort}/alice/wrongkey`;
+    await signWithTrustCore({
+      client: t.client,
+      serverUrl: server,
+      ca: t.hub.caCertificate ?? '',
+      gun,
+      trustDir: path.join(work, 'wrongkey'),
+      credentials: ALICE,
+      tags: { v1: Buffer.from('one') },
+    });
+    const token = await t.client.token([`repository:${gun}:push,pull`], ALICE);
+    const read = (role: string) => t.client.request('GET', `/v2/${gun}/_trust/tuf/${role}.json`);
+    const before = await Promise.all(['root', 'targets', 'snapshot'].map(read));
+    const current = Metadata.parse(new Uint8Array(before[1]!.body), 'Targets').signed;
+
+    const forged = await Metadata.create(
+      new Targets(current.version + 1, current.expires, current.targets, current.delegations),
+    ).sign([PrivateKey.generate('ecdsa').signer()]);
+    const m1 = multipart([{ filename: 'targets', body: Buffer.from(forged.toBytes()) }]);
+    const res1 = await post(gun, m1.body, m1.contentType, token);
+    expect(res1.status).toBe(400);
+    expect(res1.json<{ errors: { code: string; detail: { Name: string } }[] }>().errors[0]).toMatchObject({
+      code: 'INVALID_UPDATE',
+      detail: { Name: 'ErrBadTargets' },
+    });
+
+    const m2 = multipart([{ filename: 'targets', body: Buffer.alloc(17 * 1024 * 1024, 0x20) }]);
+    const res2 = await post(gun, m2.body, m2.contentType, token);
+    expect(res2.status).toBe(400);
+    expect(res2.json<{ errors: { code: string }[] }>().errors[0]?.code).toBe('MALFORMED_UPLOAD');
+
+    const after = await Promise.all(['root', 'targets', 'snapshot'].map(read));
+    after.forEach((res, i) => expect(res.body.equals(before[i]!.body)).toBe(true));
   });
 });
 

@@ -326,9 +326,8 @@ export class Targets extends SignedBase {
   }
 }
 
-export class Snapshot extends SignedBase {
-  readonly type = 'Snapshot' as const;
-
+/** Snapshot and timestamp: a `meta` map of file names to their length and hashes. */
+abstract class MetaListing extends SignedBase {
   constructor(
     version: number,
     expires: string,
@@ -338,16 +337,11 @@ export class Snapshot extends SignedBase {
     super(version, expires, unrecognizedFields);
   }
 
-  static fromJSON(value: JsonValue): Snapshot {
+  protected static read(value: JsonValue, type: 'Snapshot' | 'Timestamp') {
     const obj = asObject(value, 'signed');
-    const { version, expires } = readBase(obj, 'Snapshot');
+    const { version, expires } = readBase(obj, type);
     const meta = parseMeta(obj.meta, 'meta');
-    // notary isValidSnapshotStructure: root and targets, each with sha256.
-    for (const role of ['root', 'targets']) {
-      if (!meta[role]?.hashes.sha256)
-        fail(`meta.${role}`, 'snapshot must include sha256 hashes of root and targets');
-    }
-    return new Snapshot(version, expires, meta, unrecognized(obj, ['_type', 'version', 'expires', 'meta']));
+    return { version, expires, meta, extra: unrecognized(obj, ['_type', 'version', 'expires', 'meta']) };
   }
 
   toJSON(): JsonObject {
@@ -355,34 +349,33 @@ export class Snapshot extends SignedBase {
   }
 }
 
-export class Timestamp extends SignedBase {
+export class Snapshot extends MetaListing {
+  readonly type = 'Snapshot' as const;
+
+  static fromJSON(value: JsonValue): Snapshot {
+    const { version, expires, meta, extra } = MetaListing.read(value, 'Snapshot');
+    // notary isValidSnapshotStructure: root and targets, each with sha256.
+    for (const role of ['root', 'targets']) {
+      if (!meta[role]?.hashes.sha256)
+        fail(`meta.${role}`, 'snapshot must include sha256 hashes of root and targets');
+    }
+    return new Snapshot(version, expires, meta, extra);
+  }
+}
+
+export class Timestamp extends MetaListing {
   readonly type = 'Timestamp' as const;
 
-  constructor(
-    version: number,
-    expires: string,
-    readonly meta: Record<string, FileMeta>,
-    unrecognizedFields: Record<string, JsonValue> = {},
-  ) {
-    super(version, expires, unrecognizedFields);
-  }
-
   static fromJSON(value: JsonValue): Timestamp {
-    const obj = asObject(value, 'signed');
-    const { version, expires } = readBase(obj, 'Timestamp');
-    const meta = parseMeta(obj.meta, 'meta');
+    const { version, expires, meta, extra } = MetaListing.read(value, 'Timestamp');
     // notary isValidTimestampStructure: snapshot with sha256.
     if (!meta.snapshot?.hashes.sha256)
       fail('meta.snapshot', 'timestamp must include the sha256 hash of snapshot');
-    return new Timestamp(version, expires, meta, unrecognized(obj, ['_type', 'version', 'expires', 'meta']));
+    return new Timestamp(version, expires, meta, extra);
   }
 
   get snapshotMeta(): FileMeta {
     return this.meta.snapshot as FileMeta;
-  }
-
-  toJSON(): JsonObject {
-    return { ...this.base(), meta: metaToJSON(this.meta) };
   }
 }
 

@@ -65,10 +65,11 @@ export class Terminal {
 
   /** Ask and read one line; with `hidden`, nothing typed is echoed. */
   async ask(question: string, options: { hidden?: boolean } = {}): Promise<string> {
-    this.output.write(question);
     this.listen();
     const raw = options.hidden === true && this.interactive && typeof this.input.setRawMode === 'function';
+    // Echo goes off before the prompt shows, so nothing typed as soon as it appears is echoed.
     if (raw) this.input.setRawMode!(true);
+    this.output.write(question);
     try {
       return raw ? await this.readHidden() : await this.readLine();
     } finally {

@@ -76,7 +76,7 @@ function request(
   });
 }
 
-/** The multipart body notary's client sends (FACTS §5, proxy-log samples). */
+/** The multipart body notary's client sends (notary-server server/handlers, proxy-log samples). */
 function multipart(parts: readonly UploadedPart[]): { contentType: string; data: Buffer } {
   const boundary = randomBytes(30).toString('hex');
   const chunks: Buffer[] = [];

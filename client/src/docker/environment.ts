@@ -3,7 +3,7 @@
  * outside a sandbox"):
  *
  * - DOCKER_CONFIG (default `~/.docker`, or `--config DIR`): config.json and
- *   the trust directory `$DOCKER_CONFIG/trust` (FACTS §4);
+ *   the trust directory `$DOCKER_CONFIG/trust` (notary storage/filestore.go, tuf/utils/pkcs8.go);
  * - DOCKER_CONTENT_TRUST, parsed as docker does: Go's strconv.ParseBool,
  *   and an unparsable value turns trust ON (cli/trust.Enabled... in
  *   docker/cli command/cli.go: `enabled, err := ParseBool(e); err != nil || enabled`);

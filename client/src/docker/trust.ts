@@ -1,5 +1,5 @@
 /**
- * Docker Content Trust as the docker CLI does it (FACTS §7;
+ * Docker Content Trust as the docker CLI does it (docker/cli cli/trust, cli/command/image/trust.go;
  * docker/cli cli/trust/trust.go, cli/command/image/trust.go, trust_push.go),
  * on trust-core's NotaryRepository:
  *

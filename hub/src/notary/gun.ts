@@ -4,7 +4,7 @@
  * A notary GUN is the full image name a client signs for: `notary` and
  * `docker` put it in the URL (`/v2/localhost:4443/alice/app/_trust/…`) and in
  * the token scope (`repository:localhost:4443/alice/app:push,pull`), and
- * docker normalises Docker Hub names to `docker.io/library/alpine` (FACTS §7,
+ * docker normalises Docker Hub names to `docker.io/library/alpine` (docker/cli cli/trust, cli/command/image/trust.go,
  * "GUN = full name").
  *
  * The hub stores trust data under the GUN exactly as sent, as notary-server

@@ -2,7 +2,7 @@
  * Server-held keys: the timestamp and (for docker-style repositories) the
  * snapshot key of each GUN, plus the keys the hub signs its official images
  * with. notary-server's local trust service creates ed25519 keys whatever
- * `key_algorithm` says (FACTS §3), and so does the hub.
+ * `key_algorithm` says (notary tuf/utils/x509.go, cryptoservice/certificate.go), and so does the hub.
  *
  * Private keys live in the `tuf_keys` table sealed with AES-256-GCM under a
  * 32-byte secret in `<dataDir>/hub/trust-keys.secret` (0600); the GUN, role

@@ -1,6 +1,6 @@
 /**
  * The Notary server HTTP API on the hub's origin (notary server/server.go
- * route table, FACTS §5):
+ * route table, notary-server server/handlers):
  *
  *   GET    /v2/<gun>/_trust/tuf/<role>.json               current file
  *   GET    /v2/<gun>/_trust/tuf/<role>.<checksum>.json    by sha256 (hex)

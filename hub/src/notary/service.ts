@@ -255,7 +255,7 @@ export class NotaryService {
   }
 
   byChecksum(gun: string, role: string, checksum: string): StoredFile {
-    // The memory store indexes sha256 only: 96/128-hex checksums are never found (FACTS §5).
+    // The memory store indexes sha256 only: 96/128-hex checksums are never found (notary-server server/handlers).
     const file =
       checksum.length === 64 ? this.store.byChecksum(gun, role, checksum.toLowerCase()) : undefined;
     if (!file) throw metadataNotFound();

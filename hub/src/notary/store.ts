@@ -3,7 +3,7 @@
  * notary-server's MetaStore (server/storage/interface.go): every version of
  * every role of every GUN is kept; "current" is the highest version; files
  * are found by version and by sha256 (notary's memory store indexes only
- * sha256, so a sha512 lookup finds nothing, FACTS §5); each new timestamp
+ * sha256, so a sha512 lookup finds nothing, notary-server server/handlers); each new timestamp
  * writes a change-feed record (MemStorage.UpdateCurrent / UpdateMany) and a
  * deletion writes one with category `deletion`.
  *

@@ -6,7 +6,7 @@
  * `latest` and a version tag.
  *
  * They are signed in the hub's trust data under the GUN docker uses for them
- * (`docker.io/library/busybox`, FACTS §7): each tag is a target in `targets`
+ * (`docker.io/library/busybox`, docker/cli cli/trust, cli/command/image/trust.go): each tag is a target in `targets`
  * with the manifest's length and sha256 only, as `docker push` signs
  * (C:cli/trust/trust_push.go). Root and targets keys are ecdsa keys the hub
  * owns (sealed in `tuf_keys` like the server keys); snapshot and timestamp

@@ -1,6 +1,6 @@
 /**
  * The updater: decides what to fetch, what to take from the cache and what
- * to persist, following notary's client (client/tufclient.go, FACTS §6). All
+ * to persist, following notary's client (client/tufclient.go, tuf/builder.go). All
  * trust decisions are delegated to TrustedMetadataSet.
  *
  * Flow:
@@ -127,7 +127,7 @@ export class Updater {
 
   /**
    * Update the root: `root.json` first; if it is not a valid successor,
-   * walk `N.root.json` forward one version at a time (FACTS §6.5). Returns
+   * walk `N.root.json` forward one version at a time (notary client/tufclient.go). Returns
    * the new root bytes, or undefined when the server has nothing newer.
    */
   private async updateRoot(current: Uint8Array): Promise<Uint8Array | undefined> {
@@ -194,7 +194,7 @@ export class Updater {
     const snapshot = set.updateSnapshot(snapshotBytes);
 
     // The snapshot also names the root it was made with: a mismatch means the
-    // root was rotated, which the retry path handles (FACTS §6.5).
+    // root was rotated, which the retry path handles (notary client/tufclient.go).
     const rootMeta = snapshot.signed.meta.root;
     if (rootMeta && !checkHashes(rootBytes, rootMeta.hashes).ok) {
       throw new VerificationError(

@@ -1,6 +1,6 @@
 /**
  * Private key files exactly as notary 0.7 writes and reads them
- * (notary tuf/utils/pkcs8.go, tuf/utils/x509.go; FACTS §4).
+ * (notary tuf/utils/pkcs8.go, tuf/utils/x509.go, storage/filestore.go).
  *
  * Written form: a PEM block `ENCRYPTED PRIVATE KEY` with headers `gun:` (only
  * when there is one) and `role:`, holding a PKCS#8 EncryptedPrivateKeyInfo:

@@ -52,7 +52,7 @@ describe('PublicKey IDs', () => {
     expect([...types].sort()).toEqual(['ecdsa', 'ecdsa-x509', 'ed25519']);
   });
 
-  it('maps the root certificate ID to its canonical ID (FACTS §3: 19fadd… ↔ c9df48…)', () => {
+  it('maps the root certificate ID to its canonical ID (notary tuf/utils/x509.go, cryptoservice/certificate.go: 19fadd… ↔ c9df48…)', () => {
     const root = parseJson(readFileSync(path.join(VECTORS, 'root.json'), 'utf8'));
     const keys = (root as { signed: { keys: Record<string, JsonValue> } }).signed.keys;
     const cert = PublicKey.fromJSON(

@@ -34,7 +34,7 @@ export function isX509KeyType(keytype: string): keytype is 'ecdsa-x509' | 'rsa-x
   return keytype === 'ecdsa-x509' || keytype === 'rsa-x509';
 }
 
-/** Hex SHA-256 of `{"keytype":T,"keyval":{"private":null,"public":b64}}` in canonical JSON (FACTS §3). */
+/** Hex SHA-256 of `{"keytype":T,"keyval":{"private":null,"public":b64}}` in canonical JSON (notary tuf/utils/x509.go, cryptoservice/certificate.go). */
 export function computeKeyId(keytype: string, publicBytes: Uint8Array): string {
   return toHex(sha256(canonicalBytes({ keytype, keyval: { private: null, public: toBase64(publicBytes) } })));
 }

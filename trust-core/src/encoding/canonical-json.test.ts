@@ -77,7 +77,7 @@ describe('custom data is treated as notary treats it', () => {
 
   it('signed raw but not canonical (as a Go signer embeds it), it fails verification', () => {
     // notary embeds `custom` raw at signing and canonicalises it at verification:
-    // with unsorted keys the signature cannot verify (FACTS §2).
+    // with unsorted keys the signature cannot verify (notary tuf/signed and docker/go canonical/json).
     const hash = toBase64(FileMeta.forBytes(utf8('x')).hashes.sha256!);
     const raw =
       '{"_type":"Targets","delegations":{"keys":{},"roles":[]},"expires":"2030-01-01T00:00:00Z",' +

@@ -13,7 +13,7 @@
  *
  * The file on disk or on the wire is *not* the signed bytes: notary writes the
  * envelope with `json.Marshal`, which escapes `<`, `>`, `&`, U+2028 and U+2029
- * inside `signed` (FACTS §2, samples/targets_escaping.json). `toStoredForm`
+ * inside `signed` (notary tuf/signed and docker/go canonical/json, tests/vectors/notary/targets_escaping.json). `toStoredForm`
  * applies that escaping; signatures are always computed over the raw form.
  */
 import { MetadataError } from '../errors.js';
@@ -117,7 +117,7 @@ const CONTROL_CHARACTER = /[\u0000-\u001f]/;
  *
  * Go also validates the raw message while doing so, and a raw control
  * character inside a string literal is invalid JSON: notary fails the publish
- * with `invalid character '\t' in string literal` (FACTS §2). We refuse the
+ * with `invalid character '\t' in string literal` (notary tuf/signed and docker/go canonical/json). We refuse the
  * same input here, so nothing notary would reject is ever written.
  */
 export function toStoredForm(canonical: string): string {

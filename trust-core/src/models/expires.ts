@@ -1,7 +1,7 @@
 /**
  * Expiry times. notary writes `expires` as Go's RFC3339Nano in UTC: trailing
  * zeros of the fraction trimmed, no fraction at all when it is zero
- * (`2026-12-10T12:42:45.77060365Z`, FACTS §1). We keep the text as read so a
+ * (`2026-12-10T12:42:45.77060365Z`, notary tuf/data). We keep the text as read so a
  * file round-trips exactly, and compare with millisecond precision.
  */
 import { fail } from './fields.js';

@@ -2,7 +2,7 @@
  * Hashes and file metadata, as notary's tuf/data types.go `FileMeta` and
  * `Hashes` write them: hashes are base64 of the raw digest (not hex), keyed by
  * algorithm name; `custom` is an opaque JSON value that notary signs raw and
- * verifies canonicalised (FACTS §2), so we keep it as parsed and always
+ * verifies canonicalised (notary tuf/signed and docker/go canonical/json), so we keep it as parsed and always
  * serialise it canonically.
  */
 import { MetadataError } from '../errors.js';

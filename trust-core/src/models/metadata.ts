@@ -11,7 +11,7 @@
  *   notary's verifier re-marshals a generic map (tuf/signed/verify.go), never
  *   over a re-serialization of our typed model;
  * - structural validity is checked at parse time, with notary's rules
- *   (FACTS §1 "Validity rules").
+ *   (notary tuf/data "Validity rules").
  */
 import { MetadataError } from '../errors.js';
 import type { JsonObject, JsonValue } from '../encoding/canonical-json.js';
@@ -393,7 +393,7 @@ export class Signature {
   static fromJSON(value: JsonValue, where: string): Signature {
     const obj = asObject(value, where);
     const keyid = asString(obj.keyid, `${where}.keyid`);
-    // notary lower-cases the method when it parses a signature (FACTS §2).
+    // notary lower-cases the method when it parses a signature (notary tuf/signed and docker/go canonical/json).
     const method = asString(obj.method, `${where}.method`).toLowerCase();
     let sig: Uint8Array;
     try {
@@ -514,7 +514,7 @@ export class Metadata<T extends Signed = Signed> {
 
   /**
    * The file as notary writes it: `{"signed":<canonical, <>& escaped>,"signatures":[…]}`,
-   * no whitespace, no trailing newline (FACTS §1, §2).
+   * no whitespace, no trailing newline (notary tuf/data; Go json.Marshal escaping).
    */
   toBytes(): Uint8Array {
     const sigs = this.signatures.map((s) => s.toJSONText()).join(',');

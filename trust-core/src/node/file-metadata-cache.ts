@@ -1,6 +1,6 @@
 /**
  * notary's local metadata cache: `<trust dir>/tuf/<gun>/metadata/<role>.json`
- * (delegations as `targets/releases.json`), directories 0700 (FACTS §4).
+ * (delegations as `targets/releases.json`), directories 0700 (notary storage/filestore.go, tuf/utils/pkcs8.go).
  * Names are validated before they touch the filesystem, so a GUN or role can
  * never climb out of the trust directory.
  */

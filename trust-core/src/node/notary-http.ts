@@ -1,5 +1,5 @@
 /**
- * A client of the Notary server HTTP API (FACTS §5) over node:https: reads
+ * A client of the Notary server HTTP API (notary-server server/handlers) over node:https: reads
  * metadata for the updater (RemoteStore), and publishes, fetches and rotates
  * server-held keys, and deletes for the publisher.
  *
@@ -205,7 +205,7 @@ export class NotaryHttpClient implements RemoteStore {
     return PublicKey.fromJSON(parseJsonBytes(response.body));
   }
 
-  /** POST the changed files as multipart/form-data, one `files` part per role (FACTS §5). */
+  /** POST the changed files as multipart/form-data, one `files` part per role (notary-server server/handlers). */
   async publish(files: ReadonlyMap<string, Uint8Array>): Promise<void> {
     const body = buildPublishRequest(files);
     const response = await this.request('POST', this.url(''), 1024 * 1024, body);

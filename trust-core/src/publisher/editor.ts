@@ -3,7 +3,7 @@
  * targets and delegations, rotate keys, then sign what changed into the
  * files a publish uploads.
  *
- * It reproduces notary's versioning (FACTS §1): `init` signs root, targets
+ * It reproduces notary's versioning (notary tuf/data): `init` signs root, targets
  * and (local) snapshot at version 1; a change bumps the version of every role
  * it touches once per publish, and every re-signed role gets a fresh expiry
  * (notary signs with `now + default lifetime`). So `notary init` + `add` +
@@ -172,7 +172,7 @@ export class RepositoryEditor {
       });
     }
     // A delegation that was never signed into starts empty (docker signer
-    // add creates the role but not its file; FACTS §7).
+    // add creates the role but not its file; docker/cli cli/trust, cli/command/image/trust.go).
     const fresh = new Targets(0, expiresIn(this.now, DEFAULT_EXPIRY_DAYS.targets));
     this.targets.set(role, fresh);
     return fresh;
@@ -304,7 +304,7 @@ export class RepositoryEditor {
    * Replace the keys of a base role in root.json (notary key rotate). The
    * root is re-signed; rotating the root key itself also needs the old root
    * keys' signatures, and the old certificate stays in `keys` as notary
-   * leaves it (samples/root_rotated_v2.json).
+   * leaves it (tests/vectors/notary/root_rotated_v2.json).
    */
   rotateKey(role: BaseRole, newKeys: readonly PublicKey[]): void {
     if (newKeys.length === 0) throw new PublishError('INVALID_ROLE', `rotating ${role} needs a key`);

@@ -1,8 +1,8 @@
 /**
- * The publish request notary's client sends to notary-server (FACTS §5):
+ * The publish request notary's client sends to notary-server (notary-server server/handlers):
  * `multipart/form-data`, one part per changed role, each
  * `Content-Disposition: form-data; name="files"; filename="<role>"` with
- * `Content-Type: application/octet-stream` (samples/http/proxy-log/005-POST.txt).
+ * `Content-Type: application/octet-stream` (tests/vectors/notary/http/proxy-log/005-POST.txt).
  * The boundary is 60 random hex characters, as Go's multipart writer makes.
  */
 import { randomBytes } from '@noble/hashes/utils.js';

@@ -1,6 +1,6 @@
 /**
  * Unit tests of notary-server's publish validation (validation.ts): accepted publishes and every
- * refusal of FACTS §5, whose bodies are compared byte for byte with the real notary-server
+ * refusal of notary-server server/handlers, whose bodies are compared byte for byte with the real notary-server
  * responses in tests/vectors/notary/http/post_*.txt. The differential test against the running
  * binary is tests/interop/server-validation.test.ts.
  */

@@ -4,7 +4,7 @@
  * validateUpdate → tuf/builder.go → storage UpdateMany), as a pure function:
  * no I/O, no clock but `now`, no randomness beyond the signers'.
  *
- * Order of checks (FACTS §5 "Publish checks, in order"), each with notary's
+ * Order of checks (notary-server server/handlers "Publish checks, in order"), each with notary's
  * error:
  * 1. every part, in upload order: a file name (NO_FILENAME), a valid role name
  *    once `.json` is trimmed (INVALID_ROLE, detail = the role), and a first

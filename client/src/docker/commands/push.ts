@@ -4,7 +4,7 @@
  * registry (only the blobs it lacks), the manifest bytes unchanged so the
  * digest is the one `docker images --digests` shows. With content trust on,
  * the pushed tag is then signed: `{length, sha256}` of the manifest, as
- * docker signs it (FACTS §1).
+ * docker signs it (notary tuf/data).
  */
 import { flagBool, parseArgs, requireArgs } from '../args.js';
 import type { DockerContext } from '../context.js';

@@ -256,7 +256,7 @@ export async function keyImportCommand(
       const id = block.headers.path;
       const encrypted = block.type === 'ENCRYPTED PRIVATE KEY';
       if (encrypted && !id) {
-        // notary cannot name an encrypted key without a path header (FACTS §4).
+        // notary cannot name an encrypted key without a path header (notary storage/filestore.go, tuf/utils/pkcs8.go).
         ctx.warn(
           'failed to import key to store: Invalid key generated, key may be encrypted and does not contain path header',
         );

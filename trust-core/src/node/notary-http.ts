@@ -49,6 +49,8 @@ export class NotaryHttpClient implements RemoteStore {
   readonly displayName: string;
   private readonly base: URL;
   private readonly agent: https.Agent | http.Agent;
+  /** Headers from the last answered 401 challenge, sent with every later request. */
+  private authHeaders: Record<string, string> = {};
 
   constructor(private readonly options: NotaryHttpOptions) {
     this.base = new URL(options.server);
@@ -81,7 +83,7 @@ export class NotaryHttpClient implements RemoteStore {
     body?: { contentType: string; bytes: Uint8Array },
     retried = false,
   ): Promise<RawResponse> {
-    const headers: Record<string, string> = { ...(await this.options.headers?.()) };
+    const headers: Record<string, string> = { ...(await this.options.headers?.()), ...this.authHeaders };
     if (body) {
       headers['content-type'] = body.contentType;
       headers['content-length'] = String(body.bytes.length);
@@ -145,8 +147,8 @@ export class NotaryHttpClient implements RemoteStore {
       const challenge = response.headers['www-authenticate'];
       const next = await this.options.onUnauthorized(Array.isArray(challenge) ? challenge[0] : challenge);
       if (next) {
-        const previous = this.options.headers;
-        this.options.headers = async () => ({ ...(await previous?.()), ...next });
+        // The newest credentials replace the previous ones (a token for a wider scope, say).
+        this.authHeaders = next;
         return this.request(method, url, maxLength, body, true);
       }
     }

@@ -28,4 +28,18 @@ export const HELP: Readonly<Record<string, string>> = {
     "Usage:  docker image push [OPTIONS] NAME[:TAG]\n\nUpload an image to a registry\n\nAliases:\n  docker image push, docker push\n\nOptions:\n  -a, --all-tags                Push all tags of an image to the repository\n      --disable-content-trust   Skip image signing (default true)\n      --platform string         Push a platform-specific manifest as a\n                                single-platform image to the registry.\n                                Image index won't be pushed, meaning that\n                                other manifests, including attestations\n                                won't be preserved.\n                                'os[/arch[/variant]]': Explicit platform\n                                (eg. linux/amd64)\n  -q, --quiet                   Suppress verbose output\n",
   'image tag':
     'Usage:  docker image tag SOURCE_IMAGE[:TAG] TARGET_IMAGE[:TAG]\n\nCreate a tag TARGET_IMAGE that refers to SOURCE_IMAGE\n\nAliases:\n  docker image tag, docker tag\n',
+  'trust inspect':
+    'Usage:  docker trust inspect IMAGE[:TAG] [IMAGE[:TAG]...]\n\nReturn low-level information about keys and signatures\n\nOptions:\n      --pretty   Print the information in a human friendly format\n',
+  'trust sign':
+    'Usage:  docker trust sign IMAGE:TAG\n\nSign an image\n\nOptions:\n      --local   Sign a locally tagged image\n',
+  'trust revoke':
+    'Usage:  docker trust revoke [OPTIONS] IMAGE[:TAG]\n\nRemove trust for an image\n\nOptions:\n  -y, --yes   Do not prompt for confirmation\n',
+  'trust key generate':
+    'Usage:  docker trust key generate NAME\n\nGenerate and load a signing key-pair\n\nOptions:\n      --dir string   Directory to generate key in, defaults to current\n                     directory\n',
+  'trust key load':
+    'Usage:  docker trust key load [OPTIONS] KEYFILE\n\nLoad a private key file for signing\n\nOptions:\n      --name string   Name for the loaded key (default "signer")\n',
+  'trust signer add':
+    "Usage:  docker trust signer add OPTIONS NAME REPOSITORY [REPOSITORY...] \n\nAdd a signer\n\nOptions:\n      --key list   Path to the signer's public key file\n",
+  'trust signer remove':
+    'Usage:  docker trust signer remove [OPTIONS] NAME REPOSITORY [REPOSITORY...]\n\nRemove a signer\n\nOptions:\n  -f, --force   Do not prompt for confirmation before removing the most\n                recent signer\n',
 };

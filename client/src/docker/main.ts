@@ -3,7 +3,8 @@
  * docker 28 CLI, working without a daemon against the lab hub.
  *
  * Provided: login, logout, pull, push, tag, images, rmi, image
- * {ls,list,pull,push,tag,rm,remove,inspect}, inspect (images), version.
+ * {ls,list,pull,push,tag,rm,remove,inspect}, inspect (images), version,
+ * trust {inspect,sign,revoke} (commands/trust.ts).
  * Every other docker command says the lab does not provide it and exits 1.
  *
  * The edge of the program: every failure becomes one line on stderr (plus
@@ -37,6 +38,8 @@ const rmiCommand = async (ctx: DockerContext, argv: string[], name?: string) =>
   (await import('./commands/rmi.js')).rmiCommand(ctx, argv, name);
 const tagCommand = async (ctx: DockerContext, argv: string[], name?: string) =>
   (await import('./commands/tag.js')).tagCommand(ctx, argv, name);
+const trustCommand = async (ctx: DockerContext, argv: string[]) =>
+  (await import('./commands/trust.js')).trustCommand(ctx, argv);
 const versionCommand = async (ctx: DockerContext, argv: string[]) =>
   (await import('./commands/version.js')).versionCommand(ctx, argv);
 
@@ -54,6 +57,7 @@ Common Commands:
 
 Management Commands:
   image       Manage images
+  trust       Manage trust on Docker images
 
 Commands:
   inspect     Return low-level information on Docker objects
@@ -90,14 +94,15 @@ Run 'docker image COMMAND --help' for more information on a command.
 const KNOWN_ELSEWHERE = new Set(
   (
     'run exec ps build search info builder buildx checkpoint compose container context manifest network plugin ' +
-    'system trust volume config node secret service stack swarm attach commit cp create diff events export ' +
+    'system volume config node secret service stack swarm attach commit cp create diff events export ' +
     'history import kill load logs pause port rename restart rm save start stats stop top unpause update wait'
   ).split(' '),
 );
 
 function unsupported(what: string): DockerError {
   return new DockerError('NOT_SUPPORTED', `docker ${what} is not available in this lab environment`, {
-    suggestion: 'This lab provides pull, push, tag, images, rmi, image inspect, login, logout and version.',
+    suggestion:
+      'This lab provides pull, push, tag, images, rmi, image inspect, login, logout, version and trust inspect/sign/revoke.',
   });
 }
 
@@ -121,6 +126,8 @@ async function dispatch(ctx: DockerContext, command: string, rest: string[]): Pr
       return versionCommand(ctx, rest);
     case 'inspect':
       return inspectCommand(ctx, rest);
+    case 'trust':
+      return trustCommand(ctx, rest);
     case 'image': {
       const [sub, ...args] = rest;
       ctx.event.command = `image ${sub ?? ''}`.trim();

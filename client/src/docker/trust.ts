@@ -225,7 +225,7 @@ export async function resolveTrustedTag(
 }
 
 /** cli/trust GetSignableRoles: `targets` when there are no delegations, else each direct delegation we hold a key for. */
-async function signableRoles(
+export async function signableRoles(
   repo: NotaryRepository,
   trusted: TrustedRepository,
   gun: string,

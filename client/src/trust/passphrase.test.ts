@@ -73,4 +73,10 @@ describe('promptingRetriever', () => {
       code: 'WRONG_PASSPHRASE',
     });
   });
+
+  it('leaves out "with ID" when there is no key ID yet', async () => {
+    const { retriever, shown } = setup('the-passphrase\n', DOCKER_FLAVOUR);
+    await retriever({ keyId: '', role: 'encrypted', createNew: false, attempt: 0 });
+    expect(shown()).toBe('Enter passphrase for encrypted key: ');
+  });
 });

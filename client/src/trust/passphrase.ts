@@ -64,7 +64,8 @@ export function promptingRetriever(options: RetrieverOptions): PassphraseRetriev
 
   return async (request: PassphraseRequest): Promise<string> => {
     const alias = flavour.alias(request.role);
-    const id = request.keyId.slice(0, 7);
+    // notary leaves out "with ID" when it has no key ID yet (an encrypted key being imported).
+    const withId = request.keyId ? ` with ID ${request.keyId.slice(0, 7)}` : '';
     const fromEnv = env[flavour.envVar(request.role)];
     if (fromEnv !== undefined && fromEnv !== '') {
       if (request.attempt > 0) {
@@ -82,7 +83,7 @@ export function promptingRetriever(options: RetrieverOptions): PassphraseRetriev
       const known = remembered.get(alias);
       if (known !== undefined && request.attempt === 0) return known;
       if (request.attempt > 0) terminal.write('Passphrase incorrect. Please retry.\n');
-      const value = await terminal.ask(`Enter passphrase for ${alias} key with ID ${id}: `, { hidden: true });
+      const value = await terminal.ask(`Enter passphrase for ${alias} key${withId}: `, { hidden: true });
       remembered.set(alias, value);
       return value;
     }
@@ -91,14 +92,14 @@ export function promptingRetriever(options: RetrieverOptions): PassphraseRetriev
       warnedAboutRoot = true;
     }
     for (;;) {
-      const first = await terminal.ask(`Enter passphrase for new ${alias} key with ID ${id}: `, {
+      const first = await terminal.ask(`Enter passphrase for new ${alias} key${withId}: `, {
         hidden: true,
       });
       if ([...first].length < MIN_PASSPHRASE_LENGTH) {
         terminal.write(`${TOO_SHORT}\n`);
         continue;
       }
-      const again = await terminal.ask(`Repeat passphrase for new ${alias} key with ID ${id}: `, {
+      const again = await terminal.ask(`Repeat passphrase for new ${alias} key${withId}: `, {
         hidden: true,
       });
       if (again !== first) {

@@ -1,8 +1,11 @@
 /**
  * Bundles the client commands with esbuild so they start fast (no tsx at
- * run time): `client/src/docker/main.ts` → `dist/client/docker.mjs`.
- * Run by `bin/docker` when the bundle is missing or older than the
- * sources, or by hand: `node --import tsx client/build.ts`.
+ * run time): `client/src/docker/main.ts` → `dist/client/docker.mjs`,
+ * `client/src/notary/main.ts` → `dist/client/notary.mjs`. Run at install
+ * time (`npm run build:client`), by `bin/docker` and `bin/notary` when their
+ * bundle is missing or older than any client or trust-core source (so a
+ * developer's edit takes effect on the next run), or by hand:
+ * `node --import tsx client/build.ts [docker|notary]`.
  */
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';

@@ -1,7 +1,8 @@
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { NotaryCliError } from './errors.js';
-import { NOTARY_DEFAULT_SERVER, parseConfigFile, resolveConfig } from './config.js';
+import { parseConfigFile } from './config-schema.js';
+import { NOTARY_DEFAULT_SERVER, resolveConfig } from './config.js';
 
 const home = '/home/learner';
 const files = (map: Record<string, string>) => (file: string) => {
@@ -11,15 +12,15 @@ const files = (map: Record<string, string>) => (file: string) => {
 };
 
 describe('notary configuration', () => {
-  it('defaults to ~/.notary and notary-server:4443 without a config file', () => {
-    const config = resolveConfig({}, { env: {}, home, cwd: '/w', readFile: files({}) });
+  it('defaults to ~/.notary and notary-server:4443 without a config file', async () => {
+    const config = await resolveConfig({}, { env: {}, home, cwd: '/w', readFile: files({}) });
     expect(config.trustDir).toBe(path.join(home, '.notary'));
     expect(config.server).toBe(NOTARY_DEFAULT_SERVER);
     expect(config.rootCa).toBeUndefined();
   });
 
-  it('reads ~/.notary/config.json, resolving its paths against its directory', () => {
-    const config = resolveConfig(
+  it('reads ~/.notary/config.json, resolving its paths against its directory', async () => {
+    const config = await resolveConfig(
       {},
       {
         env: {},
@@ -43,8 +44,8 @@ describe('notary configuration', () => {
     });
   });
 
-  it('lets flags override the config file (-c, -d, -s, --tlscacert)', () => {
-    const config = resolveConfig(
+  it('lets flags override the config file (-c, -d, -s, --tlscacert)', async () => {
+    const config = await resolveConfig(
       { configFile: 'c/notary.json', trustDir: '~/td', server: 'https://s:1', tlscacert: 'my-ca.pem' },
       {
         env: {},
@@ -62,16 +63,16 @@ describe('notary configuration', () => {
     });
   });
 
-  it('fails on a missing -c file and on an invalid config', () => {
-    expect(() => resolveConfig({ configFile: '/nope.json' }, { env: {}, home, readFile: files({}) })).toThrow(
-      NotaryCliError,
-    );
+  it('fails on a missing -c file and on an invalid config', async () => {
+    await expect(
+      resolveConfig({ configFile: '/nope.json' }, { env: {}, home, readFile: files({}) }),
+    ).rejects.toThrow(NotaryCliError);
     expect(() => parseConfigFile('{"trust_dir": 3}', 'c.json')).toThrow(/Could not read config at c.json/);
     expect(() => parseConfigFile('{', 'c.json')).toThrow(/Could not read config/);
   });
 
-  it('uses the lab hub when nothing else names a server', () => {
-    const config = resolveConfig(
+  it('uses the lab hub when nothing else names a server', async () => {
+    const config = await resolveConfig(
       {},
       {
         env: { TRUSTLAB_HUB: 'localhost:4443', TRUSTLAB_HUB_CA: '/data/hub/ca.crt' },

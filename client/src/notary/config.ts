@@ -7,42 +7,19 @@
  *
  * Recognised keys: `trust_dir`, `remote_server.{url,root_ca,tls_client_cert,
  * tls_client_key,skipTLSVerify}`, `trust_pinning.{certs,ca,disable_tofu}`.
- * Unknown keys are ignored, as viper does.
+ * Unknown keys are ignored, as viper does. The file's schema is in
+ * config-schema.ts, loaded only when there is a file (zod is slow to load).
  */
 import { readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { z } from 'zod';
+import type { ConfigFile } from './config-schema.js';
 import { NotaryCliError } from './errors.js';
 
 /** notary's default server when neither `-s` nor the config names one (cmd/notary/main.go). */
 export const NOTARY_DEFAULT_SERVER = 'https://notary-server:4443';
 
-export const ConfigFileSchema = z
-  .object({
-    trust_dir: z.string().optional(),
-    remote_server: z
-      .object({
-        url: z.string().optional(),
-        root_ca: z.string().optional(),
-        tls_client_cert: z.string().optional(),
-        tls_client_key: z.string().optional(),
-        skipTLSVerify: z.boolean().optional(),
-      })
-      .loose()
-      .optional(),
-    trust_pinning: z
-      .object({
-        certs: z.record(z.string(), z.array(z.string())).optional(),
-        ca: z.record(z.string(), z.string()).optional(),
-        disable_tofu: z.boolean().optional(),
-      })
-      .loose()
-      .optional(),
-  })
-  .loose();
-
-export type ConfigFile = z.infer<typeof ConfigFileSchema>;
+export type { ConfigFile };
 
 export interface GlobalFlags {
   configFile?: string | undefined;
@@ -85,23 +62,6 @@ function flagPath(value: string | undefined, home: string, cwd: string): string 
   return path.resolve(cwd, expandHome(value, home));
 }
 
-export function parseConfigFile(text: string, file: string): ConfigFile {
-  let json: unknown;
-  try {
-    json = JSON.parse(text);
-  } catch (cause) {
-    throw new NotaryCliError(`Could not read config at ${file}: ${(cause as Error).message}`, { cause });
-  }
-  const parsed = ConfigFileSchema.safeParse(json);
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0];
-    throw new NotaryCliError(
-      `Could not read config at ${file}: ${issue ? `${issue.path.join('.')}: ${issue.message}` : 'invalid'}`,
-    );
-  }
-  return parsed.data;
-}
-
 export interface ResolveOptions {
   env?: NodeJS.ProcessEnv;
   cwd?: string;
@@ -109,7 +69,7 @@ export interface ResolveOptions {
   readFile?: (file: string) => string;
 }
 
-export function resolveConfig(flags: GlobalFlags, options: ResolveOptions = {}): NotaryConfig {
+export async function resolveConfig(flags: GlobalFlags, options: ResolveOptions = {}): Promise<NotaryConfig> {
   const env = options.env ?? process.env;
   const cwd = options.cwd ?? process.cwd();
   const home = options.home ?? env.HOME ?? os.homedir();
@@ -119,8 +79,9 @@ export function resolveConfig(flags: GlobalFlags, options: ResolveOptions = {}):
   const file = explicit ?? path.join(defaultDir, 'config.json');
 
   let config: ConfigFile = {};
+  let text: string | undefined;
   try {
-    config = parseConfigFile(read(file), file);
+    text = read(file);
   } catch (error) {
     if (error instanceof NotaryCliError) throw error;
     // A missing default config is fine; a config named with -c must exist.
@@ -128,6 +89,8 @@ export function resolveConfig(flags: GlobalFlags, options: ResolveOptions = {}):
       throw new NotaryCliError(`Could not read config at ${file}: ${(error as Error).message}`);
     }
   }
+  // The schema (and zod) load only when there is a config file to check: start-up time.
+  if (text !== undefined) config = (await import('./config-schema.js')).parseConfigFile(text, file);
   const base = path.dirname(file);
   const remote = config.remote_server ?? {};
   const pinning = config.trust_pinning ?? {};

@@ -21,19 +21,24 @@ import { resolveConfig } from './config.js';
 import { NotaryCliError } from './errors.js';
 import { HELP_TEXTS } from './help-texts.js';
 import type { CommandResult } from './commands/repo.js';
-import type { NotaryIo } from './session.js';
-import { NotaryContext } from './session.js';
+import type { NotaryIo } from './context.js';
+import { KeyContext } from './context.js';
+import type { NotaryContext } from './session.js';
 
 type Run = (ctx: NotaryContext, args: string[], flags: ParsedFlags) => Promise<CommandResult | void>;
+type LightRun = (ctx: KeyContext, args: string[], flags: ParsedFlags) => Promise<CommandResult | void>;
 
-interface CommandDef {
-  flags: readonly FlagSpec[];
-  run: Run;
-}
+/**
+ * A command runs on the full NotaryContext (session.ts: NotaryRepository, the updater, the
+ * publisher), loaded only when it runs, or, with `light`, on a KeyContext alone, so that
+ * `key list` and `version` start without loading any of that (start-up time).
+ */
+type CommandDef = { flags: readonly FlagSpec[]; run: Run } | { flags: readonly FlagSpec[]; light: LightRun };
 
 const publishFlag: FlagSpec = { long: 'publish', short: 'p', type: 'bool' };
 const repo = () => import('./commands/repo.js');
 const keys = () => import('./commands/keys.js');
+const keyList = () => import('./commands/key-list.js');
 const delegation = () => import('./commands/delegation.js');
 
 const COMMANDS: Record<string, CommandDef> = {
@@ -77,11 +82,11 @@ const COMMANDS: Record<string, CommandDef> = {
   },
   version: {
     flags: [],
-    run: async (c) => {
+    light: async (c) => {
       c.out('notary\n Version:    0.7.0 (TrustLab)\n Git commit: \n Go version: \n');
     },
   },
-  'key list': { flags: [], run: async (c) => (await keys()).keyListCommand(c) },
+  'key list': { flags: [], light: async (c) => (await keyList()).keyListCommand(c) },
   'key generate': {
     flags: [
       { long: 'output', short: 'o', type: 'string' },
@@ -242,7 +247,7 @@ export async function main(
       throw new NotaryCliError(`"notary ${commandPath}" is not available in this lab`);
     }
     subject = subjectOf(commandPath, args);
-    const config = resolveConfig({
+    const config = await resolveConfig({
       configFile: flags.string('configFile'),
       trustDir: flags.string('trustDir'),
       server: flags.string('server'),
@@ -252,8 +257,13 @@ export async function main(
       debug,
       verbose: flags.bool('verbose'),
     });
-    const ctx = new NotaryContext(config, io, env);
-    result = await (def ?? COMMANDS.version!).run(ctx, args, flags);
+    const command = def ?? COMMANDS.version!;
+    if ('light' in command) {
+      result = await command.light(new KeyContext(config, io, env), args, flags);
+    } else {
+      const { NotaryContext } = await import('./session.js');
+      result = await command.run(new NotaryContext(config, io, env), args, flags);
+    }
     return 0;
   } catch (error) {
     failure = error;

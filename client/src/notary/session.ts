@@ -1,14 +1,14 @@
 /**
- * What every notary command stands on: the resolved configuration, the
- * terminal and passphrase prompts, and, per GUN, a trust-core
+ * What every notary command but `key list` and `version` (context.ts)
+ * stands on, loaded when such a command runs: the resolved configuration,
+ * the terminal and passphrase prompts, and, per GUN, a trust-core
  * NotaryRepository wired to the configured server (CA, token auth, trust
  * pinning), with notary's publish: apply the changelist to the current
  * state (or to the state `notary init` left in the cache), sign, upload,
  * and keep what was published in the cache.
  */
 import { readFileSync } from 'node:fs';
-import type { Readable, Writable } from 'node:stream';
-import type { Signer, SignerSource, TrustedRepository, PrivateKey } from '../../../trust-core/src/index.js';
+import type { PrivateKey, Signer, SignerSource, TrustedRepository } from '../../../trust-core/src/index.js';
 import {
   FetchError,
   FileMeta,
@@ -22,61 +22,30 @@ import {
   RepositoryEditor,
   Updater,
 } from '../../../trust-core/src/index.js';
-import { FileKeyStore, NotaryRepository, nodeRsaVerifier } from '../../../trust-core/src/node/index.js';
-import { Terminal } from '../cli/terminal.js';
-import { NOTARY_FLAVOUR, promptingRetriever } from '../trust/passphrase.js';
+import { NotaryRepository, nodeRsaVerifier } from '../../../trust-core/src/node/index.js';
 import type { Access } from './auth.js';
 import { tokenAuth } from './auth.js';
 import type { Change } from './changelist.js';
 import { Changelist, parseDelegationData } from './changelist.js';
+import { Terminal } from '../cli/terminal.js';
+import { NOTARY_FLAVOUR, promptingRetriever } from '../trust/passphrase.js';
 import type { NotaryConfig } from './config.js';
+import type { NotaryIo } from './context.js';
+import { KeyContext, PASSPHRASE_ATTEMPTS } from './context.js';
 import { NotaryCliError } from './errors.js';
 
-export interface NotaryIo {
-  stdin: Readable;
-  stdout: Writable;
-  stderr: Writable;
-}
+export type { NotaryIo } from './context.js';
+export { PASSPHRASE_ATTEMPTS } from './context.js';
 
-/** notary's passphrase retriever gives up after the fourth wrong passphrase (passphrase.go). */
-export const PASSPHRASE_ATTEMPTS = 4;
-
-export class NotaryContext {
+/** The full context: KeyContext plus the terminal, passphrase prompts, changelists and sessions. */
+export class NotaryContext extends KeyContext {
   readonly terminal: Terminal;
   readonly passphrases;
-  readonly keys: FileKeyStore;
 
-  constructor(
-    readonly config: NotaryConfig,
-    readonly io: NotaryIo,
-    readonly env: NodeJS.ProcessEnv,
-  ) {
+  constructor(config: NotaryConfig, io: NotaryIo, env: NodeJS.ProcessEnv) {
+    super(config, io, env);
     this.terminal = new Terminal(io.stdin, io.stdout);
     this.passphrases = promptingRetriever({ terminal: this.terminal, flavour: NOTARY_FLAVOUR, env });
-    this.keys = new FileKeyStore(config.trustDir);
-  }
-
-  out(text: string): void {
-    this.io.stdout.write(text);
-  }
-
-  /** A warning on stderr, in the logrus format notary uses. */
-  warn(message: string): void {
-    this.io.stderr.write(
-      `time="${new Date().toISOString().replace(/\.\d+Z$/, 'Z')}" level=warning msg="${message}"\n`,
-    );
-  }
-
-  debug(message: string): void {
-    if (this.config.debug) this.io.stderr.write(`DEBU ${message}\n`);
-  }
-
-  changelist(gun: string): Changelist {
-    return new Changelist(this.config.trustDir, gun);
-  }
-
-  session(gun: string, access: Access): NotarySession {
-    return new NotarySession(this, gun, access);
   }
 
   /** Load a private key, asking up to notary's number of times; undefined when every try failed. */
@@ -87,6 +56,14 @@ export class NotaryContext {
       if (error instanceof KeyError && error.code === 'PASSPHRASE_ATTEMPTS') return undefined;
       throw error;
     }
+  }
+
+  changelist(gun: string): Changelist {
+    return new Changelist(this.config.trustDir, gun);
+  }
+
+  session(gun: string, access: Access): NotarySession {
+    return new NotarySession(this, gun, access);
   }
 }
 

@@ -20,38 +20,11 @@ import {
 import { PromptAborted } from '../../cli/terminal.js';
 import type { ParsedFlags } from '../args.js';
 import { NotaryCliError } from '../errors.js';
-import { formatTable, truncateGun, truncateLocation } from '../format.js';
 import type { NotaryContext } from '../session.js';
 import type { CommandResult } from './repo.js';
 import { errnoText } from './repo.js';
 
-export async function keyListCommand(ctx: NotaryContext): Promise<CommandResult> {
-  const keys = await ctx.keys.list();
-  if (keys.length === 0) {
-    ctx.out('\nNo signing keys found.\n\n');
-    return {};
-  }
-  // notary sorts root keys first, then by GUN, role and key ID.
-  const sorted = [...keys].sort((a, b) => {
-    const rank = (r: string) => (r === 'root' ? 0 : 1);
-    return (
-      rank(a.role) - rank(b.role) || cmp(a.gun ?? '', b.gun ?? '') || cmp(a.role, b.role) || cmp(a.id, b.id)
-    );
-  });
-  ctx.out(
-    '\n' +
-      formatTable(
-        ['ROLE', 'GUN', 'KEY ID', 'LOCATION'],
-        sorted.map((k) => [k.role, truncateGun(k.gun ?? ''), k.id, truncateLocation(path.dirname(k.path))]),
-      ) +
-      '\n',
-  );
-  return {};
-}
-
-function cmp(a: string, b: string): number {
-  return a < b ? -1 : a > b ? 1 : 0;
-}
+export { keyListCommand } from './key-list.js';
 
 export async function keyGenerateCommand(
   ctx: NotaryContext,

@@ -43,8 +43,12 @@ import { KeyError } from '../errors.js';
 import { bytesEqual, concatBytes, fromHex, utf8 } from '../encoding/bytes.js';
 import { Asn1Error, OID, Pbes2Params, Pbkdf2Params, derOf, parseDer, toBuffer } from './asn1.js';
 import type { PemBlock } from './pem.js';
-import { PemError, decodePem, encodePem } from './pem.js';
+import { encodePem } from './pem.js';
 import { PrivateKey } from './signatures.js';
+import { blockOf, ENCRYPTED_TYPE, isLegacyEncrypted, keyFileError } from './key-file-headers.js';
+
+export { keyFileGun, readKeyFileHeaders } from './key-file-headers.js';
+export type { KeyFileHeaders } from './key-file-headers.js';
 
 /** notary tuf/utils/pkcs8.go: fixed parameters of the key file encryption. */
 export const KEY_FILE_PBKDF2_ITERATIONS = 2048;
@@ -54,13 +58,10 @@ const AES_KEY_BYTES = 32;
 /** Refuse absurd iteration counts from a hostile file rather than hang. */
 const MAX_PBKDF2_ITERATIONS = 10_000_000;
 
-const ENCRYPTED_TYPE = 'ENCRYPTED PRIVATE KEY';
 const PLAIN_TYPE = 'PRIVATE KEY';
 const LEGACY_EC_TYPE = 'EC PRIVATE KEY';
 const LEGACY_ED25519_TYPE = 'ED25519 PRIVATE KEY';
 const LEGACY_RSA_TYPE = 'RSA PRIVATE KEY';
-
-const BASE_ROLES = new Set(['root', 'targets', 'snapshot', 'timestamp']);
 
 export interface KeyFileOptions {
   role: string;
@@ -74,29 +75,6 @@ export interface DecodedKeyFile {
   key: PrivateKey;
   role: string;
   gun?: string;
-}
-
-export interface KeyFileHeaders {
-  role?: string;
-  gun?: string;
-  encrypted: boolean;
-}
-
-/**
- * The GUN notary records for a key of `role` (trustmanager keystore AddKey):
- * root keys, delegation keys and any non-base role (e.g. docker's `alice`)
- * are stored without a GUN; targets/snapshot/timestamp keep theirs.
- */
-export function keyFileGun(role: string, gun: string | undefined): string | undefined {
-  if (!gun || role === 'root' || !BASE_ROLES.has(role)) return undefined;
-  return gun;
-}
-
-function keyFileError(message: string, cause?: unknown): KeyError {
-  return new KeyError('KEY_FILE', message, {
-    cause,
-    suggestion: 'The key file is damaged or is not a notary private key; restore it from your backup.',
-  });
 }
 
 function wrongPassphrase(cause?: unknown): KeyError {
@@ -312,28 +290,6 @@ export function encodeKeyFile(key: PrivateKey, options: KeyFileOptions): string 
   if (options.passphrase === '') return encodePem({ type: PLAIN_TYPE, headers, bytes: inner });
   const random = options.randomBytes ?? nobleRandomBytes;
   return encodePem({ type: ENCRYPTED_TYPE, headers, bytes: pbes2Encrypt(inner, options.passphrase, random) });
-}
-
-function blockOf(pem: string): PemBlock {
-  try {
-    return decodePem(pem);
-  } catch (cause) {
-    if (cause instanceof PemError) throw keyFileError(`not a private key file: ${cause.message}`, cause);
-    throw cause;
-  }
-}
-
-function isLegacyEncrypted(block: PemBlock): boolean {
-  return (block.headers['Proc-Type'] ?? '').includes('ENCRYPTED');
-}
-
-/** Read role and GUN from a key file's headers without decrypting it (what `notary key list` shows). */
-export function readKeyFileHeaders(pem: string): KeyFileHeaders {
-  const block = blockOf(pem);
-  const out: KeyFileHeaders = { encrypted: block.type === ENCRYPTED_TYPE || isLegacyEncrypted(block) };
-  if (block.headers.role !== undefined) out.role = block.headers.role;
-  if (block.headers.gun) out.gun = block.headers.gun;
-  return out;
 }
 
 // OpenSSL EVP_BytesToKey with MD5 and one iteration, as Go's x509.DecryptPEMBlock uses.

@@ -15,8 +15,8 @@
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { KeyError } from '../errors.js';
-import { decodeKeyFile, encodeKeyFile, keyFileGun, readKeyFileHeaders } from '../crypto/key-file.js';
 import type { DecodedKeyFile } from '../crypto/key-file.js';
+import { keyFileGun, readKeyFileHeaders } from '../crypto/key-file-headers.js';
 import { checkNewPassphrase } from '../crypto/passphrase.js';
 import type { PassphraseRetriever } from '../crypto/passphrase.js';
 import { decodePem, encodePem } from '../crypto/pem.js';
@@ -139,6 +139,8 @@ export class FileKeyStore {
       }
       return decoded;
     };
+    // The key-file cryptography loads only when a key is used, so listing keys stays light.
+    const { decodeKeyFile } = await import('../crypto/key-file.js');
     if (!headers.encrypted) return check(decodeKeyFile(text, ''));
     const maxAttempts = options.maxAttempts ?? 3;
     for (let attempt = 0; attempt < maxAttempts; attempt++) {
@@ -198,7 +200,11 @@ export class FileKeyStore {
     const file = this.pathFor(id);
     await this.#writeAtomically(
       file,
-      encodeKeyFile(key, { role: info.role, ...(gun ? { gun } : {}), passphrase: chosen }),
+      (await import('../crypto/key-file.js')).encodeKeyFile(key, {
+        role: info.role,
+        ...(gun ? { gun } : {}),
+        passphrase: chosen,
+      }),
     );
     return file;
   }

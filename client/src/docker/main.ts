@@ -12,6 +12,7 @@
  * mode), never a stack trace; then the command's event is sent
  * (events.ts). `TRUSTLAB_DEBUG=1` prints the stack of unexpected errors.
  */
+import { exitQuietlyOnBrokenPipe } from '../cli/broken-pipe.js';
 import { PromptAborted } from '../cli/terminal.js';
 import { DockerContext } from './context.js';
 import type { DockerIo } from './context.js';
@@ -270,6 +271,7 @@ const invokedDirectly = (() => {
 })();
 
 if (invokedDirectly) {
+  exitQuietlyOnBrokenPipe();
   main(process.argv.slice(2), { stdin: process.stdin, stdout: process.stdout, stderr: process.stderr }).then(
     (code) => {
       process.exitCode = code;

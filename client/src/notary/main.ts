@@ -13,6 +13,7 @@
  * first, never a stack trace (`-D` adds the stack on stderr). Then the
  * command's event goes to TRUSTLAB_EVENTS (best effort, nothing secret).
  */
+import { exitQuietlyOnBrokenPipe } from '../cli/broken-pipe.js';
 import { PromptAborted } from '../cli/terminal.js';
 import { sendEventLine } from '../cli/events.js';
 import type { FlagSpec, ParsedFlags } from './args.js';
@@ -283,6 +284,7 @@ export async function main(
 
 const invoked = process.argv[1] !== undefined && /(?:^|[\\/])(?:main\.ts|notary\.mjs)$/.test(process.argv[1]);
 if (invoked) {
+  exitQuietlyOnBrokenPipe();
   main(process.argv.slice(2)).then(
     (code) => {
       process.exitCode = code;

@@ -6,7 +6,7 @@
  */
 import { parseArgs } from 'node:util';
 import { userAdd } from '../hub/src/cli/user-add.js';
-import { createHub } from '../hub/src/index.js';
+import { launchHub } from './launch-hub.js';
 import { readSettings } from './settings.js';
 
 const USAGE = `Usage:
@@ -18,19 +18,10 @@ TRUSTLAB_HUB_HOST (default 127.0.0.1), TRUSTLAB_HUB_HOSTNAMES (extra certificate
 
 async function runHub(): Promise<void> {
   const settings = readSettings();
-  const hub = createHub({
-    dataDir: settings.dataDir,
-    port: settings.hubPort,
-    host: settings.hubHost,
-    hostnames: settings.hubHostnames,
-  });
-  const url = await hub.listen();
-  console.log(`TrustLab hub: ${url.replace('127.0.0.1', 'localhost')}`);
+  const { hub, url } = await launchHub(settings);
+  console.log(`TrustLab hub: ${url}`);
   console.log(`  data:   ${settings.dataDir}`);
   console.log(`  CA:     ${hub.caCertificatePath ?? '(no TLS)'}`);
-  const stop = () => void hub.close().then(() => process.exit(0));
-  process.once('SIGINT', stop);
-  process.once('SIGTERM', stop);
 }
 
 async function main(argv: string[]): Promise<number> {

@@ -12,7 +12,10 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startHub, type TestHub } from '../hub/helpers.js';
-import { hasBinary, runDocker as runRealDocker } from '../support/index.js';
+import { requireBinariesForSuite, runDocker as runRealDocker } from '../support/index.js';
+
+// The comparisons with the real docker CLI: a failure under CI=true when it is missing, a skip elsewhere.
+const realDocker = requireBinariesForSuite(['docker']);
 import { dockerHome, runDocker, type DockerHome } from './docker-helpers.js';
 import { PrivateKey, PublicKey, decodePem, encodeKeyFile, encodePem } from '../../trust-core/src/index.js';
 import { FileKeyStore } from '../../trust-core/src/node/index.js';
@@ -135,7 +138,7 @@ describe('docker trust inspect, sign, revoke', () => {
     expect(result.stdout).toContain('\nAborting action.\n');
   });
 
-  it.skipIf(!hasBinary('docker'))(
+  it.skipIf(!realDocker)(
     'trust inspect JSON matches the real docker CLI on the same hub repository',
     async () => {
       // A loopback registry name: the real CLI then talks to the hub's trust server without checking its certificate.
@@ -354,35 +357,32 @@ describe('docker trust key and signer', () => {
     expect(none.stderr).toContain(`no signer alice for repository ${SIGNED}`);
   });
 
-  it.skipIf(!hasBinary('docker'))(
-    'trust inspect after signer add and sign matches the real docker CLI',
-    async () => {
-      const host = new URL(t.hub.url).host;
-      const name = `${host}/${USER}/signers`;
-      expect((await runDocker(['tag', 'busybox', `${name}:s1`], env)).code).toBe(0);
-      expect(
-        (await runDocker(['login', '-u', USER, '--password-stdin', host], env, `${PASSWORD}\n`)).code,
-      ).toBe(0);
-      const added = await runDocker(
-        ['trust', 'signer', 'add', '--key', path.join(keysDir, 'alice.pub'), 'alice', name],
-        env,
-      );
-      expect(added.code).toBe(0);
-      expect((await runDocker(['trust', 'sign', `${name}:s1`], env)).code).toBe(0);
-      const ours = await runDocker(['trust', 'inspect', name], env);
-      expect(ours.code).toBe(0);
-      const dockerConfig = await mkdtemp(path.join(os.tmpdir(), 'trustlab-real-docker-'));
-      try {
-        const real = await runRealDocker(['trust', 'inspect', name], {
-          dockerConfig,
-          env: { DOCKER_CONTENT_TRUST_SERVER: t.hub.url },
-        });
-        expect(real.stderr).toBe('');
-        expect(ours.stdout).toBe(real.stdout);
-        expect(ours.stdout).toContain('"Name": "alice"');
-      } finally {
-        await rm(dockerConfig, { recursive: true, force: true });
-      }
-    },
-  );
+  it.skipIf(!realDocker)('trust inspect after signer add and sign matches the real docker CLI', async () => {
+    const host = new URL(t.hub.url).host;
+    const name = `${host}/${USER}/signers`;
+    expect((await runDocker(['tag', 'busybox', `${name}:s1`], env)).code).toBe(0);
+    expect(
+      (await runDocker(['login', '-u', USER, '--password-stdin', host], env, `${PASSWORD}\n`)).code,
+    ).toBe(0);
+    const added = await runDocker(
+      ['trust', 'signer', 'add', '--key', path.join(keysDir, 'alice.pub'), 'alice', name],
+      env,
+    );
+    expect(added.code).toBe(0);
+    expect((await runDocker(['trust', 'sign', `${name}:s1`], env)).code).toBe(0);
+    const ours = await runDocker(['trust', 'inspect', name], env);
+    expect(ours.code).toBe(0);
+    const dockerConfig = await mkdtemp(path.join(os.tmpdir(), 'trustlab-real-docker-'));
+    try {
+      const real = await runRealDocker(['trust', 'inspect', name], {
+        dockerConfig,
+        env: { DOCKER_CONTENT_TRUST_SERVER: t.hub.url },
+      });
+      expect(real.stderr).toBe('');
+      expect(ours.stdout).toBe(real.stdout);
+      expect(ours.stdout).toContain('"Name": "alice"');
+    } finally {
+      await rm(dockerConfig, { recursive: true, force: true });
+    }
+  });
 });

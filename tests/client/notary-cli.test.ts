@@ -15,6 +15,7 @@ import {
   notaryPassphraseEnv,
   removeTempDir,
   requireBinariesForSuite,
+  makeDelegateCertificate,
   runCommand,
   runNotary,
   startNotaryServer,
@@ -60,30 +61,7 @@ describe.skipIf(!ok)('our notary against notary-server, cross-checked with the r
     trustDir = path.join(work, 'trust');
     await writeFile(path.join(work, 'hello.txt'), 'hello\n');
     await writeFile(path.join(work, 'other.txt'), 'other content\n');
-    expectOk(
-      await runCommand(
-        'openssl',
-        [
-          'req',
-          '-x509',
-          '-newkey',
-          'ec',
-          '-pkeyopt',
-          'ec_paramgen_curve:P-256',
-          '-nodes',
-          '-keyout',
-          'alice.key',
-          '-out',
-          'alice.crt',
-          '-days',
-          '365',
-          '-subj',
-          '/CN=alice',
-        ],
-        { cwd: work, env: baseEnv(work), timeoutMs: 30_000 },
-      ),
-      'openssl req',
-    );
+    await makeDelegateCertificate(work, 'alice');
   }, 60_000);
 
   afterAll(async () => {

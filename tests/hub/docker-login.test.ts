@@ -5,15 +5,16 @@
  * is exactly the flow under test. Skipped when no docker CLI is installed.
  */
 import { execFile } from 'node:child_process';
-import { existsSync } from 'node:fs';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { findBinary, requireBinariesForSuite } from '../support/index.js';
 import { startHub, type TestHub } from './helpers.js';
 
-const DOCKER = '/usr/local/bin/docker';
-const hasDocker = existsSync(DOCKER);
+// Under CI=true a missing docker CLI fails the suite; elsewhere it is skipped with a note.
+const hasDocker = requireBinariesForSuite(['docker']);
+const DOCKER = findBinary('docker') ?? 'docker';
 
 function dockerLogin(env: NodeJS.ProcessEnv, host: string, user: string, password: string) {
   return new Promise<{ code: number; output: string }>((resolve) => {

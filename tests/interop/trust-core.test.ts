@@ -19,7 +19,7 @@ import {
   makeTempDir,
   removeTempDir,
   requireBinariesForSuite,
-  runCommand,
+  makeDelegateCertificate,
   runNotary,
   startNotaryServer,
   TEST_PASSPHRASE,
@@ -122,32 +122,7 @@ describe.skipIf(!available)('trust-core ⇄ real notary and notary-server', () =
     ok(await notary(['publish', gun], trustDir), 'notary publish');
 
     // A delegation key and certificate made with openssl, imported into notary.
-    const keyPem = path.join(work, 'releases-key.pem');
-    const certPem = path.join(work, 'releases-cert.pem');
-    ok(
-      await runCommand(
-        'openssl',
-        [
-          'req',
-          '-x509',
-          '-newkey',
-          'ec',
-          '-pkeyopt',
-          'ec_paramgen_curve:P-256',
-          '-nodes',
-          '-keyout',
-          keyPem,
-          '-out',
-          certPem,
-          '-subj',
-          '/CN=releases',
-          '-days',
-          '30',
-        ],
-        { env: { PATH: process.env.PATH }, timeoutMs: 20_000 },
-      ),
-      'openssl req',
-    );
+    const { certPath: certPem, keyPath: keyPem } = await makeDelegateCertificate(work, 'releases');
     ok(
       await notary(['delegation', 'add', gun, 'targets/releases', certPem, '--all-paths'], trustDir),
       'delegation add',

@@ -116,3 +116,33 @@ export async function makeTestCa(dir: string): Promise<TestCa> {
 
   return { caCertPath, caKeyPath, certPath, keyPath, caPem: await readFile(caCertPath, 'utf8') };
 }
+
+/**
+ * A self-signed P-256 certificate and its unencrypted key, as `notary delegation add` takes a
+ * delegate's certificate and `notary key import` its key. Returns the two paths in `dir`.
+ */
+export async function makeDelegateCertificate(
+  dir: string,
+  name: string,
+): Promise<{ certPath: string; keyPath: string }> {
+  const keyPath = path.join(dir, `${name}.key`);
+  const certPath = path.join(dir, `${name}.crt`);
+  await openssl(dir, [
+    'req',
+    '-x509',
+    '-newkey',
+    'ec',
+    '-pkeyopt',
+    'ec_paramgen_curve:P-256',
+    '-nodes',
+    '-keyout',
+    keyPath,
+    '-out',
+    certPath,
+    '-subj',
+    `/CN=${name}`,
+    '-days',
+    VALIDITY_DAYS,
+  ]);
+  return { certPath, keyPath };
+}

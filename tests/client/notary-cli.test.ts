@@ -158,6 +158,41 @@ describe.skipIf(!ok)('our notary against notary-server, cross-checked with the r
     expect(listed).toContain('release-1');
   });
 
+  it('removes paths from a delegation, staged by either client and published by the other', async () => {
+    const gun = 'example.com/lab/app';
+    const both = async () => {
+      const mine = expectOk(await ours(['delegation', 'list', gun]), 'our delegation list').stdout;
+      expect(mine).toBe(expectOk(await real(['delegation', 'list', gun]), 'real delegation list').stdout);
+      return mine;
+    };
+    expectOk(
+      await ours(['delegation', 'add', gun, 'targets/qa', 'alice.crt', '--paths', 'app/,lib/', '-p']),
+      'our delegation add with two paths',
+    );
+    expect(await both()).toMatch(/targets\/qa +app\/ +/);
+    const removed = expectOk(
+      await ours(['delegation', 'remove', gun, 'targets/qa', '--paths', 'lib/']),
+      'our delegation remove --paths',
+    );
+    expect(removed.stdout).toBe(
+      expectOk(await real(['delegation', 'remove', gun, 'targets/qa', '--paths', 'lib/']), 'real remove')
+        .stdout,
+    );
+    // Both staged the same change; the real notary publishes the two of them in order.
+    expectOk(await real(['publish', gun]), 'real publish of both removals');
+    const afterRemove = await both();
+    expect(afterRemove).toMatch(/targets\/qa +app\/ +/);
+    expect(afterRemove).not.toContain('lib/');
+    expectOk(
+      await real(['delegation', 'remove', gun, 'targets/qa', '--all-paths']),
+      'real remove --all-paths',
+    );
+    expectOk(await ours(['publish', gun]), 'our publish of the cleared paths');
+    const cleared = await both();
+    expect(cleared).toContain('targets/qa');
+    expect(cleared).not.toContain('app/');
+  });
+
   it('key rotate snapshot -r and targets: the real notary still verifies and lists the repository', async () => {
     const gun = 'example.com/lab/app';
     const before = expectOk(await real(['list', gun]), 'real list').stdout;

@@ -243,10 +243,9 @@ function applyDelegation(editor: RepositoryEditor, change: Change): void {
     return;
   }
   const d = parseDelegationData(change.data);
-  if (d.newName || d.clearPaths || d.removePaths.length > 0) {
-    throw new NotaryCliError(
-      `this client cannot remove paths from ${role} yet; reset the change (notary reset) or publish it with the real notary`,
-    );
+  if (d.newName) {
+    // notary stages no renames either: its changelist handler refuses them (client/delegations.go).
+    throw new NotaryCliError(`tuf: invalid role ${role}. renaming a delegation is not supported`);
   }
   if (d.removeKeys.length > 0) {
     if (!editor.delegation(role))
@@ -265,6 +264,14 @@ function applyDelegation(editor: RepositoryEditor, change: Change): void {
     }
     try {
       editor.addDelegation(role, keys, d.addPaths, d.threshold || 1);
+    } catch (error) {
+      if (error instanceof PublishError) throw new NotaryCliError(error.message, { cause: error });
+      throw error;
+    }
+  }
+  if (d.clearPaths || d.removePaths.length > 0) {
+    try {
+      editor.updateDelegationPaths(role, { remove: d.removePaths, clear: d.clearPaths, add: d.addPaths });
     } catch (error) {
       if (error instanceof PublishError) throw new NotaryCliError(error.message, { cause: error });
       throw error;

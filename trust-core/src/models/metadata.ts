@@ -230,8 +230,15 @@ export class DelegatedRole extends RoleKeys {
     return this.paths.some((p) => targetName.startsWith(p));
   }
 
+  /**
+   * notary's data.Role tags `paths` omitempty: a role with no paths has no
+   * `paths` field. notary-server re-serialises targets when it generates a
+   * snapshot, so writing `"paths":[]` would make the snapshot name bytes
+   * the server never stored (the real notary then cannot fetch targets).
+   */
   override toJSON(): JsonObject {
-    return { ...super.toJSON(), name: this.name, paths: [...this.paths] };
+    const base = { ...super.toJSON(), name: this.name };
+    return this.paths.length > 0 ? { ...base, paths: [...this.paths] } : base;
   }
 }
 

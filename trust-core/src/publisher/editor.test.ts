@@ -109,6 +109,27 @@ describe('RepositoryEditor', () => {
     );
   });
 
+  it('changes delegation paths in notary order: remove, clear, add; no paths means no paths field', async () => {
+    const { editor, source } = setup(false);
+    await editor.sign(source);
+    const key = PrivateKey.generate('ecdsa').publicKey();
+    editor.addDelegation('targets/qa', [key], ['app/', 'lib/']);
+    editor.updateDelegationPaths('targets/qa', { remove: ['lib/', 'other/'], add: ['lib/x/'] });
+    expect(editor.delegation('targets/qa')?.paths).toEqual(['app/', 'lib/x/']);
+    editor.updateDelegationPaths('targets/qa', { clear: true, remove: ['app/'] });
+    expect(editor.delegation('targets/qa')?.paths).toEqual([]);
+    const { files } = await editor.sign(source);
+    const roles = (
+      JSON.parse(new TextDecoder().decode(files.get('targets')!)) as {
+        signed: { delegations: { roles: Record<string, unknown>[] } };
+      }
+    ).signed.delegations.roles;
+    expect(roles).toEqual([{ keyids: [key.id], name: 'targets/qa', threshold: 1 }]);
+    expect(() => editor.updateDelegationPaths('targets/none', { add: ['x'] })).toThrow(
+      expect.objectContaining({ code: 'INVALID_DELEGATION' }),
+    );
+  });
+
   it('says which key is missing when it cannot sign', async () => {
     const { editor, source, held } = setup(false);
     held.clear();

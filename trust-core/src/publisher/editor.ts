@@ -290,6 +290,47 @@ export class RepositoryEditor {
     );
   }
 
+  /**
+   * notary delegation remove --paths / --all-paths: change the paths of an
+   * existing delegation. The order is notary's (tuf/tuf.go
+   * delegationUpdateVisitor): remove the named paths, then clear all if
+   * asked, then add. A role may be left with no paths; it then signs nothing
+   * that clients accept, which is what notary publishes too.
+   */
+  updateDelegationPaths(
+    role: string,
+    change: { add?: readonly string[]; remove?: readonly string[]; clear?: boolean },
+  ): void {
+    const parentName = parentRole(role);
+    const parent = this.targets.get(parentName);
+    const existing = parent?.delegations.role(role);
+    if (!parent || !existing) {
+      throw new PublishError(
+        'INVALID_DELEGATION',
+        `tuf: invalid role ${role}. no valid delegated role exists`,
+        {
+          suggestion: 'Add the delegation with its keys first (notary delegation add).',
+        },
+      );
+    }
+    const removed = new Set(change.remove ?? []);
+    let paths = existing.paths.filter((p) => !removed.has(p));
+    if (change.clear) paths = [];
+    for (const p of change.add ?? []) if (!paths.includes(p)) paths.push(p);
+    const entry = new DelegatedRole(
+      role,
+      existing.keyids,
+      existing.threshold,
+      paths,
+      existing.unrecognizedFields,
+    );
+    const roles = parent.delegations.roles.map((r) => (r.name === role ? entry : r));
+    this.replaceTargets(
+      parentName,
+      this.withDelegations(parent, new Delegations(parent.delegations.keys, roles)),
+    );
+  }
+
   private withDelegations(current: Targets, delegations: Delegations): Targets {
     return new Targets(
       current.version,

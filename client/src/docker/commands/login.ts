@@ -86,12 +86,18 @@ export async function loginCommand(ctx: DockerContext, argv: string[]): Promise<
     throw error;
   }
   const http = new HttpClient(ctx.ca());
+  const auth = new Authorizer(http, ctx.registryOrigin(domain), { username, password });
   try {
-    const auth = new Authorizer(http, ctx.registryOrigin(domain), { username, password });
     await auth.login();
   } catch (error) {
     if (error instanceof RegistryError && error.code === 'UNAUTHORIZED') {
-      throw new DockerError('LOGIN_FAILED', `Error response from daemon: ${error.message}`, {
+      // A registry with HTTP Basic auth (docker-registry's htpasswd) has no token service to word the
+      // refusal: the daemon reports the status of its GET /v2/ (moby registry/auth.go loginV2).
+      const basic = (await auth.ping().catch(() => null))?.scheme === 'basic';
+      const reason = basic
+        ? `login attempt to ${new URL('/v2/', auth.origin).href} failed with status: 401 Unauthorized`
+        : error.message;
+      throw new DockerError('LOGIN_FAILED', `Error response from daemon: ${reason}`, {
         cause: error,
         suggestion: 'Check your username and password (they are shown in the lab page).',
       });

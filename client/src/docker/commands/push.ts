@@ -20,7 +20,7 @@ import {
   withDefaultTag,
 } from '../reference.js';
 import { signPushedTag } from '../trust.js';
-import { registryFailure } from './registry-errors.js';
+import { pushStreamFailure } from './registry-errors.js';
 
 const FLAGS = [
   { long: 'all-tags', short: 'a', type: 'bool' },
@@ -56,6 +56,9 @@ export async function pushCommand(ctx: DockerContext, argv: string[]): Promise<n
   ctx.event.trust = trust;
   ctx.event.reference = referenceString(ref);
 
+  // The daemon names the repository first, then looks the tag up (moby distribution/push.go), so
+  // even "An image does not exist locally" comes after this line.
+  if (!quiet) ctx.out(`The push refers to repository [${fullName(ref)}]\n`);
   const store = ctx.store;
   const imageId = await store.referenceTarget(ref);
   const image = imageId ? (await store.load()).images[imageId] : undefined;
@@ -70,7 +73,6 @@ export async function pushCommand(ctx: DockerContext, argv: string[]): Promise<n
   }
   const manifest = await store.getBlob(image.manifestDigest);
 
-  if (!quiet) ctx.out(`The push refers to repository [${fullName(ref)}]\n`);
   const client = await ctx.registry(ref);
   let digest: string;
   try {
@@ -87,7 +89,7 @@ export async function pushCommand(ctx: DockerContext, argv: string[]): Promise<n
     }
     digest = await client.putManifest(ref.path, tag, image.manifestMediaType, manifest);
   } catch (error) {
-    throw registryFailure(error);
+    throw await pushStreamFailure(client, error);
   } finally {
     client.close();
   }

@@ -7,6 +7,7 @@
  *   const url = await hub.listen();
  *   await hub.accounts.createAccount('alice', 'correct horse');
  *   hub.records.on('record', (r) => …);
+ *   const socket = await hub.listenSessionSocket('s-1', '/run/…/hub.sock', { uid, gid });
  *   await hub.close();
  */
 import { hubConfigSchema, type HubConfig } from './config.js';
@@ -14,6 +15,7 @@ import type { Accounts } from './auth/accounts.js';
 import type { RequestRecords } from './records/records.js';
 import type { NotaryService } from './notary/service.js';
 import { HubServer, type ContentApi } from './server.js';
+import type { SessionSocketOwner } from './session-sockets.js';
 
 export type { HubConfig } from './config.js';
 export { HubError, type RegistryErrorCode } from './errors.js';
@@ -22,11 +24,30 @@ export { trustedHeaderSessionResolver, SESSION_HEADER } from './records/records.
 export { MEDIA_TYPES } from './registry/manifest-format.js';
 export type { NotaryService } from './notary/service.js';
 export { OFFICIAL_IMAGES } from './official/official-images.js';
+export {
+  SESSION_ID_PATTERN,
+  SessionSocketError,
+  type SessionSocket,
+  type SessionSocketOwner,
+} from './session-sockets.js';
 
 export interface Hub {
   /** Starts serving (first start also creates keys and certificates); resolves to the base URL. */
   listen(): Promise<string>;
+  /** Stops serving: the TCP port and every session socket. */
   close(): Promise<void>;
+  /**
+   * Also serve on the unix socket `socketPath` for one lab session (after
+   * `listen()`): same TLS certificate and handling as the TCP port, and every
+   * request through it is recorded with `sessionId`, whatever it claims.
+   * The file is 0600, owned by `owner` when given; a stale socket there is
+   * replaced. `close()` stops it and removes the file.
+   */
+  listenSessionSocket(
+    sessionId: string,
+    socketPath: string,
+    owner?: SessionSocketOwner,
+  ): Promise<{ close(): Promise<void> }>;
   /** Base URL (`https://127.0.0.1:<port>` unless `publicUrl` was set); throws before `listen()`. */
   readonly url: string;
   /** `https://…/token`, the realm docker is sent to. */
@@ -53,6 +74,8 @@ export function createHub(config: HubConfig): Hub {
   return {
     listen: () => server.listen(),
     close: () => server.close(),
+    listenSessionSocket: (sessionId, socketPath, owner) =>
+      server.listenSessionSocket(sessionId, socketPath, owner),
     get url() {
       return server.url;
     },
@@ -73,5 +96,21 @@ export function createHub(config: HubConfig): Hub {
       return server.notary;
     },
     directory: server.hubDir,
+  };
+}
+
+/**
+ * The hub as the terminal server asks for session sockets (its
+ * HubSocketProvider, matched by shape so the hub does not depend on it).
+ */
+export function hubSocketProvider(hub: Pick<Hub, 'listenSessionSocket'>): {
+  open(
+    sessionId: string,
+    socketPath: string,
+    owner: SessionSocketOwner | undefined,
+  ): Promise<{ close(): Promise<void> }>;
+} {
+  return {
+    open: (sessionId, socketPath, owner) => hub.listenSessionSocket(sessionId, socketPath, owner),
   };
 }

@@ -29,6 +29,13 @@ import { NotaryService } from './notary/service.js';
 import { TrustStore } from './notary/store.js';
 import { ensureOfficialImages } from './official/official-images.js';
 import { ensureTlsMaterial, type TlsMaterial } from './tls/certificates.js';
+import {
+  assertSessionId,
+  openSessionSocket,
+  SessionSocketError,
+  type SessionSocket,
+  type SessionSocketOwner,
+} from './session-sockets.js';
 
 /** Status recorded for a request whose client went away before the response was complete. */
 export const CLIENT_CLOSED_STATUS = 499;
@@ -62,6 +69,9 @@ export class HubServer {
   notary: NotaryService | undefined;
   tls: TlsMaterial | undefined;
   private server: http.Server | https.Server | undefined;
+  /** Builds a server (not listening) that answers like the TCP port; session sockets use it. */
+  private createServer: ((session: string | undefined) => http.Server | https.Server) | undefined;
+  private readonly sessionSockets = new Set<SessionSocket>();
   private sweeper: NodeJS.Timeout | undefined;
   private baseUrl: string | undefined;
 
@@ -116,26 +126,30 @@ export class HubServer {
       service: this.config.service,
     });
 
-    const listener = (req: IncomingMessage, res: ServerResponse) => {
-      void this.handle(req, res, async (ctx) => {
-        if (ctx.path === '/token') return tokenEndpoint(ctx);
-        if (isNotaryPath(ctx.path)) return notary(ctx);
-        if (ctx.path === '/v2' || ctx.path.startsWith('/v2/')) return registry(ctx);
-        throw new HubError('NAME_UNKNOWN', 'not found', { status: 404, detail: { path: ctx.path } });
-      });
+    const route = async (ctx: RequestContext) => {
+      if (ctx.path === '/token') return tokenEndpoint(ctx);
+      if (isNotaryPath(ctx.path)) return notary(ctx);
+      if (ctx.path === '/v2' || ctx.path.startsWith('/v2/')) return registry(ctx);
+      throw new HubError('NAME_UNKNOWN', 'not found', { status: 404, detail: { path: ctx.path } });
     };
 
     let scheme = 'http';
     if (this.config.tls) {
       this.tls = await ensureTlsMaterial(this.hubDir, this.config.hostnames);
-      this.server = https.createServer(
-        { key: this.tls.serverKeyPem, cert: this.tls.serverCertPem },
-        listener,
-      );
       scheme = 'https';
-    } else {
-      this.server = http.createServer(listener);
     }
+    const tlsMaterial = this.tls;
+    // `session` undefined: the TCP port, where config.sessionResolver decides per request.
+    // A session socket passes its own id, which nothing in the request can change.
+    const createServer = (session: string | undefined): http.Server | https.Server => {
+      const listener = (req: IncomingMessage, res: ServerResponse) => {
+        void this.handle(req, res, route, session);
+      };
+      return tlsMaterial
+        ? https.createServer({ key: tlsMaterial.serverKeyPem, cert: tlsMaterial.serverCertPem }, listener)
+        : http.createServer(listener);
+    };
+    this.server = createServer(undefined);
     const server = this.server;
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
@@ -148,6 +162,7 @@ export class HubServer {
     const host = this.config.host === '0.0.0.0' || this.config.host === '::' ? '127.0.0.1' : this.config.host;
     const hostPart = host.includes(':') ? `[${host}]` : host;
     this.baseUrl = (this.config.publicUrl ?? `${scheme}://${hostPart}:${address.port}`).replace(/\/$/, '');
+    this.createServer = createServer;
 
     const interval = Math.min(Math.max(Math.floor(this.config.uploadTtlMs / 4), 1000), 60_000);
     this.sweeper = setInterval(() => {
@@ -155,6 +170,42 @@ export class HubServer {
     }, interval);
     this.sweeper.unref();
     return this.baseUrl;
+  }
+
+  /**
+   * Serve the hub on a unix socket for one session (see session-sockets.ts):
+   * same TLS and handling as the TCP port, every request recorded with
+   * `sessionId`. Needs `listen()` first.
+   */
+  async listenSessionSocket(
+    sessionId: string,
+    socketPath: string,
+    owner?: SessionSocketOwner,
+  ): Promise<SessionSocket> {
+    assertSessionId(sessionId);
+    const createServer = this.createServer;
+    if (!createServer) throw new SessionSocketError('the hub is not listening');
+    for (const open of this.sessionSockets) {
+      if (open.path === socketPath) {
+        throw new SessionSocketError(`${socketPath} is already a session socket of this hub`);
+      }
+    }
+    const opened = await openSessionSocket(createServer(sessionId), sessionId, socketPath, owner);
+    if (this.createServer !== createServer) {
+      // The hub closed while the socket was being set up.
+      await opened.close();
+      throw new SessionSocketError('the hub is not listening');
+    }
+    const entry: SessionSocket = {
+      sessionId,
+      path: socketPath,
+      close: async () => {
+        this.sessionSockets.delete(entry);
+        await opened.close();
+      },
+    };
+    this.sessionSockets.add(entry);
+    return entry;
   }
 
   private logError(error: unknown, req?: IncomingMessage): void {
@@ -166,9 +217,10 @@ export class HubServer {
     req: IncomingMessage,
     res: ServerResponse,
     route: (ctx: RequestContext) => Promise<void>,
+    socketSession: string | undefined,
   ): Promise<void> {
     const ctx = createContext(req, res);
-    const session = this.config.sessionResolver?.(req);
+    const session = socketSession ?? this.config.sessionResolver?.(req);
     res.once('close', () => {
       try {
         this.records.add({
@@ -232,6 +284,8 @@ export class HubServer {
 
   async close(): Promise<void> {
     if (this.sweeper) clearInterval(this.sweeper);
+    this.createServer = undefined;
+    await Promise.all([...this.sessionSockets].map((socket) => socket.close()));
     const server = this.server;
     if (server) {
       await new Promise<void>((resolve) => {

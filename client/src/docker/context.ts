@@ -7,9 +7,10 @@
 import { readFileSync } from 'node:fs';
 import type { Readable, Writable } from 'node:stream';
 import { Terminal } from '../cli/terminal.js';
-import type { Credentials, RegistryClient } from '../registry/index.js';
+import type { Credentials, HttpClient, RegistryClient } from '../registry/index.js';
 import type { DockerConfigFile } from './config-file.js';
 import type { DockerEnvironment } from './environment.js';
+import { hubSocketPath } from './environment.js';
 import { DockerError } from './errors.js';
 import type { CommandEvent } from './events.js';
 import { ImageStore } from './image-store.js';
@@ -95,12 +96,28 @@ export class DockerContext {
     return found ? { username: found.username, password: found.password } : undefined;
   }
 
+  /**
+   * The unix socket to connect to `target` through (TRUSTLAB_HUB_SOCKET when
+   * `target` is on the hub's host:port), for clients that take a socket path
+   * such as trust-core's NotaryRepository.
+   */
+  hubSocketPath(target: URL | string): string | undefined {
+    return hubSocketPath(this.env, target);
+  }
+
+  /** An HTTPS client trusting TRUSTLAB_HUB_CA and reaching the hub the way this environment says. */
+  async http(): Promise<HttpClient> {
+    const { HttpClient } = await import('../registry/index.js');
+    return new HttpClient(this.ca(), { hubSocket: this.env.hubSocket ?? null });
+  }
+
   async registry(ref: ImageReference): Promise<RegistryClient> {
     const { RegistryClient } = await import('../registry/index.js');
     return new RegistryClient({
       origin: this.registryOrigin(ref.domain),
       credentials: await this.credentials(ref.domain),
       ca: this.ca(),
+      hubSocket: this.env.hubSocket ?? null,
     });
   }
 }

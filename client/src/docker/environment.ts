@@ -11,14 +11,19 @@
  *   variables (read by client/src/trust/passphrase.ts);
  * - TRUSTLAB_HUB: where `docker.io` names go (default the local hub
  *   https://localhost:4443), TRUSTLAB_HUB_CA: a CA file to trust;
+ * - TRUSTLAB_HUB_SOCKET: a unix socket that every connection to the hub's
+ *   host:port goes through instead of TCP, TLS unchanged (a lab sandbox has
+ *   no network; see ../registry/hub-address.ts);
  * - TRUSTLAB_IMAGES_DIR: the local image store (default
  *   `${XDG_DATA_HOME:-~/.local/share}/trustlab/images`);
  * - TRUSTLAB_EVENTS: a unix socket that receives one JSON line per command.
  */
 import os from 'node:os';
 import path from 'node:path';
+import type { HubSocket } from '../registry/hub-address.js';
+import { hubSocketFromEnv, parseHubUrl, socketPathFor } from '../registry/hub-address.js';
 
-export const DEFAULT_HUB = 'https://localhost:4443';
+export { DEFAULT_HUB, parseHubUrl } from '../registry/hub-address.js';
 
 /** Go strconv.ParseBool: undefined when the text is not a boolean. */
 export function parseGoBool(text: string): boolean | undefined {
@@ -39,6 +44,8 @@ export interface DockerEnvironment {
   trustDir: string;
   hub: URL;
   hubCaFile: string | undefined;
+  /** TRUSTLAB_HUB_SOCKET, bound to the hub's host:port. */
+  hubSocket: HubSocket | undefined;
   contentTrust: boolean;
   trustServer: string | undefined;
   imagesDir: string;
@@ -47,12 +54,6 @@ export interface DockerEnvironment {
 
 function homeDir(env: NodeJS.ProcessEnv): string {
   return env.HOME && env.HOME !== '' ? env.HOME : os.homedir();
-}
-
-/** TRUSTLAB_HUB as a URL; a bare `host:port` means https. */
-export function parseHubUrl(value: string | undefined): URL {
-  const text = value && value !== '' ? value : DEFAULT_HUB;
-  return new URL(/^[a-z]+:\/\//i.test(text) ? text : `https://${text}`);
 }
 
 export function readEnvironment(env: NodeJS.ProcessEnv, configOverride?: string): DockerEnvironment {
@@ -65,9 +66,19 @@ export function readEnvironment(env: NodeJS.ProcessEnv, configOverride?: string)
     trustDir: path.join(configDir, 'trust'),
     hub: parseHubUrl(env.TRUSTLAB_HUB),
     hubCaFile: env.TRUSTLAB_HUB_CA || undefined,
+    hubSocket: hubSocketFromEnv(env),
     contentTrust: contentTrustEnabled(env.DOCKER_CONTENT_TRUST),
     trustServer: env.DOCKER_CONTENT_TRUST_SERVER || undefined,
     imagesDir: path.resolve(env.TRUSTLAB_IMAGES_DIR || path.join(dataHome, 'trustlab', 'images')),
     eventsSocket: env.TRUSTLAB_EVENTS || undefined,
   };
+}
+
+/**
+ * The unix socket to reach `target` through: TRUSTLAB_HUB_SOCKET when
+ * `target` (a registry, trust server or token realm URL) is on the hub's
+ * host:port, else undefined (connect over TCP as usual).
+ */
+export function hubSocketPath(env: DockerEnvironment, target: URL | string): string | undefined {
+  return socketPathFor(env.hubSocket, target);
 }

@@ -26,7 +26,7 @@ import {
 } from '../../../trust-core/src/index.js';
 import type { TargetWithRole, TrustedRepository } from '../../../trust-core/src/index.js';
 import { NotaryRepository } from '../../../trust-core/src/node/index.js';
-import { Authorizer, HttpClient, RegistryError } from '../registry/index.js';
+import { Authorizer, RegistryError } from '../registry/index.js';
 import type { DockerContext } from './context.js';
 import { DockerError } from './errors.js';
 import type { ImageReference } from './reference.js';
@@ -68,7 +68,7 @@ export async function openTrustRepository(
 ): Promise<OpenedRepository> {
   const gun = fullName(ref);
   const server = trustServerUrl(ctx, ref.domain);
-  const http = new HttpClient(ctx.ca());
+  const http = await ctx.http();
   const auth = new Authorizer(http, new URL(server), await ctx.credentials(ref.domain));
   const scope = [`repository:${gun}:${actions}`];
   const headers = async (): Promise<Record<string, string>> => {
@@ -94,6 +94,7 @@ export async function openTrustRepository(
     gun,
     trustDir: ctx.env.trustDir,
     ca: ctx.ca(),
+    socketPath: ctx.hubSocketPath(server),
     headers,
     onUnauthorized: async () => {
       auth.reset();

@@ -15,6 +15,8 @@ import https from 'node:https';
 import http from 'node:http';
 import type { Terminal } from '../cli/terminal.js';
 import { PromptAborted } from '../cli/terminal.js';
+import type { HubSocket } from '../registry/hub-address.js';
+import { socketPathFor } from '../registry/hub-address.js';
 
 export type Access = 'pull' | 'push' | '*';
 
@@ -42,6 +44,8 @@ export interface TokenAuthOptions {
   terminal: Terminal;
   ca?: string | Buffer;
   insecure?: boolean;
+  /** In a lab sandbox, the unix socket that stands for the hub (TRUSTLAB_HUB_SOCKET). */
+  hubSocket?: HubSocket | undefined;
 }
 
 function getJson(url: URL, headers: Record<string, string>, options: TokenAuthOptions): Promise<unknown> {
@@ -51,6 +55,7 @@ function getJson(url: URL, headers: Record<string, string>, options: TokenAuthOp
       method: 'GET',
       headers,
       timeout: 15_000,
+      socketPath: socketPathFor(options.hubSocket, url),
       ...(url.protocol === 'https:' ? { ca: options.ca, rejectUnauthorized: !options.insecure } : {}),
     });
     req.on('timeout', () => req.destroy(new Error('timed out')));

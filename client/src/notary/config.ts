@@ -13,6 +13,8 @@
 import { readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import type { HubSocket } from '../registry/hub-address.js';
+import { hubSocketFromEnv } from '../registry/hub-address.js';
 import type { ConfigFile } from './config-schema.js';
 import { NotaryCliError } from './errors.js';
 
@@ -43,6 +45,12 @@ export interface NotaryConfig {
   trustPinning: { certs?: Record<string, string[]>; ca?: Record<string, string>; disableTofu?: boolean };
   debug: boolean;
   verbose: boolean;
+  /**
+   * TRUSTLAB_HUB_SOCKET: connections to the hub's host:port (the server, when
+   * it is the hub, and the token realm) go through this unix socket instead
+   * of TCP; `socketPathFor(hubSocket, url)` says which.
+   */
+  hubSocket?: HubSocket;
 }
 
 function expandHome(p: string, home: string): string {
@@ -105,6 +113,12 @@ export async function resolveConfig(flags: GlobalFlags, options: ResolveOptions 
   for (const [prefix, caFile] of Object.entries(pinning.ca ?? {})) {
     ca[prefix] = configPath(caFile, base, home) ?? caFile;
   }
+  let hubSocket: HubSocket | undefined;
+  try {
+    hubSocket = hubSocketFromEnv(env);
+  } catch (cause) {
+    throw new NotaryCliError(`TRUSTLAB_HUB is not a valid address: ${hub}`, { cause });
+  }
   return {
     trustDir: flagPath(flags.trustDir, home, cwd) ?? configPath(config.trust_dir, base, home) ?? defaultDir,
     server:
@@ -122,5 +136,6 @@ export async function resolveConfig(flags: GlobalFlags, options: ResolveOptions 
     },
     debug: flags.debug === true,
     verbose: flags.verbose === true,
+    ...(hubSocket ? { hubSocket } : {}),
   };
 }

@@ -33,6 +33,7 @@ import type { NotaryConfig } from './config.js';
 import type { NotaryIo } from './context.js';
 import { KeyContext, PASSPHRASE_ATTEMPTS } from './context.js';
 import { NotaryCliError } from './errors.js';
+import { socketPathFor } from '../registry/hub-address.js';
 
 export type { NotaryIo } from './context.js';
 export { PASSPHRASE_ATTEMPTS } from './context.js';
@@ -98,6 +99,7 @@ export class NotarySession {
       passphrases: ctx.passphrases,
       ...(ca ? { ca } : {}),
       ...(config.skipTlsVerify ? { insecure: true } : {}),
+      socketPath: socketPathFor(config.hubSocket, config.server),
       onUnauthorized: tokenAuth({
         gun,
         access,
@@ -105,6 +107,7 @@ export class NotarySession {
         terminal: ctx.terminal,
         ...(ca ? { ca } : {}),
         insecure: config.skipTlsVerify,
+        hubSocket: config.hubSocket,
       }),
       onWarning: (w) => ctx.warn(w.message),
     });

@@ -16,6 +16,7 @@ import type { Credentials } from './auth.js';
 import { Authorizer, describeErrorBody } from './auth.js';
 import { RegistryError } from './errors.js';
 import type { HttpResponse } from './http.js';
+import type { HubSocket } from './hub-address.js';
 import { HttpClient } from './http.js';
 import { ACCEPT } from './manifest.js';
 
@@ -35,6 +36,8 @@ export interface RegistryClientOptions {
   credentials?: Credentials | undefined;
   /** PEM of an extra CA to trust (TRUSTLAB_HUB_CA). */
   ca?: string | undefined;
+  /** TRUSTLAB_HUB_SOCKET for the hub (see HttpClientOptions; left out, read from the process). */
+  hubSocket?: HubSocket | null;
 }
 
 export class RegistryClient {
@@ -42,7 +45,10 @@ export class RegistryClient {
   readonly auth: Authorizer;
 
   constructor(private readonly options: RegistryClientOptions) {
-    this.http = new HttpClient(options.ca);
+    this.http = new HttpClient(
+      options.ca,
+      options.hubSocket === undefined ? {} : { hubSocket: options.hubSocket },
+    );
     this.auth = new Authorizer(this.http, options.origin, options.credentials);
   }
 

@@ -8,11 +8,18 @@
  * since that is what docker shows: `Get "https://…/v2/": dial tcp
  * 127.0.0.1:4443: connect: connection refused`, `… tls: failed to verify
  * certificate: x509: certificate signed by unknown authority`.
+ *
+ * In a lab sandbox (TRUSTLAB_HUB_SOCKET set) connections to the hub's
+ * host:port go through that unix socket instead of TCP, with the same URL,
+ * Host header and TLS checks (hub-address.ts). A failure to reach the socket
+ * is worded as Go words a unix dial: `dial unix <path>: connect: …`.
  */
 import http from 'node:http';
 import https from 'node:https';
 import tls from 'node:tls';
 import { RegistryError } from './errors.js';
+import type { HubSocket } from './hub-address.js';
+import { hubSocketFromEnv, socketPathFor } from './hub-address.js';
 
 export interface HttpResponse {
   status: number;
@@ -38,11 +45,25 @@ function goMethod(method: string): string {
   return method.charAt(0) + method.slice(1).toLowerCase();
 }
 
-/** How Go's net/http and crypto/tls would describe this failure. */
+/** Go's text for the errno of a failed unix socket dial. */
+const UNIX_DIAL_ERRORS: Record<string, string> = {
+  ENOENT: 'no such file or directory',
+  ECONNREFUSED: 'connection refused',
+  EACCES: 'permission denied',
+  ENOTSOCK: 'socket operation on non-socket',
+};
+
+/**
+ * How Go's net/http and crypto/tls would describe this failure; `socketPath`
+ * when the connection went through a unix socket.
+ */
 export function describeNetworkError(
   error: NodeJS.ErrnoException,
   url: URL,
+  socketPath?: string,
 ): { code: 'UNREACHABLE' | 'TLS'; reason: string } {
+  const unixDial = socketPath !== undefined && error.code ? UNIX_DIAL_ERRORS[error.code] : undefined;
+  if (unixDial) return { code: 'UNREACHABLE', reason: `dial unix ${socketPath}: connect: ${unixDial}` };
   const hostPort = `${url.hostname}:${url.port || (url.protocol === 'https:' ? '443' : '80')}`;
   const address = (error as { address?: string; port?: number }).address;
   const dialTarget = address ? `${address}:${(error as { port?: number }).port ?? url.port}` : hostPort;
@@ -82,12 +103,25 @@ export function describeNetworkError(
   }
 }
 
+export interface HttpClientOptions {
+  /**
+   * The unix socket standing for the hub's host:port. Left out, it comes from
+   * the process's TRUSTLAB_HUB / TRUSTLAB_HUB_SOCKET: in a sandbox that socket
+   * is the only way out, so it applies to every client in the process, as a
+   * proxy variable would. `null`: connect over TCP whatever the environment says.
+   */
+  hubSocket?: HubSocket | null;
+}
+
 export class HttpClient {
   private readonly agents = new Map<string, http.Agent>();
   private readonly ca: string[] | undefined;
+  private readonly hubSocket: HubSocket | undefined;
 
-  constructor(extraCa?: string) {
+  constructor(extraCa?: string, options: HttpClientOptions = {}) {
     this.ca = extraCa ? [...tls.rootCertificates, extraCa] : undefined;
+    this.hubSocket =
+      options.hubSocket === undefined ? hubSocketFromEnv(process.env) : (options.hubSocket ?? undefined);
   }
 
   private agent(url: URL): http.Agent {
@@ -132,14 +166,17 @@ export class HttpClient {
     const maxBytes = options.maxBytes ?? DEFAULT_MAX;
     const headers: Record<string, string> = { 'user-agent': 'docker/28.2.2 (trustlab)', ...options.headers };
     if (options.body) headers['content-length'] = String(options.body.length);
+    const socketPath = socketPathFor(this.hubSocket, url);
     const fail = (error: NodeJS.ErrnoException): RegistryError => {
-      const { code, reason } = describeNetworkError(error, url);
+      const { code, reason } = describeNetworkError(error, url, socketPath);
       return new RegistryError(code, `${goMethod(method)} "${url.href}": ${reason}`, {
         cause: error,
         suggestion:
           code === 'TLS'
             ? 'The registry certificate is not trusted: set TRUSTLAB_HUB_CA to the lab CA file.'
-            : 'Check that the lab hub is running and that TRUSTLAB_HUB points at it.',
+            : socketPath
+              ? `The lab hub is reached through TRUSTLAB_HUB_SOCKET (${socketPath}) and does not answer there: check that the hub is running for this terminal.`
+              : 'Check that the lab hub is running and that TRUSTLAB_HUB points at it.',
       });
     };
     return new Promise<HttpResponse>((resolve, reject) => {
@@ -149,6 +186,7 @@ export class HttpClient {
         headers,
         agent: this.agent(url),
         timeout: options.timeoutMs ?? 30_000,
+        ...(socketPath ? { socketPath } : {}),
       });
       req.on('timeout', () => req.destroy(Object.assign(new Error('timeout'), { code: 'TIMEOUT' })));
       req.on('error', (error: NodeJS.ErrnoException) => reject(fail(error)));

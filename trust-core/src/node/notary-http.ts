@@ -7,6 +7,11 @@
  * 400 → the server's error detail, 401 → not authorized, anything else →
  * "unable to reach trust server at this time: <code>.". Bodies are read with
  * a hard cap, so an oversized answer is refused without being buffered.
+ *
+ * `socketPath` sends every request through a unix socket instead of TCP
+ * (for a caller whose only way to the server is such a socket); the URLs,
+ * Host header and TLS, certificate and name checks included, stay those of
+ * `server`.
  */
 import http from 'node:http';
 import https from 'node:https';
@@ -29,7 +34,17 @@ export interface NotaryHttpOptions {
   timeoutMs?: number;
   /** Accept self-signed certificates (docker does this for loopback registries only). */
   insecure?: boolean;
+  /** Connect through this unix socket instead of TCP; TLS still checks the certificate for `server`. */
+  socketPath?: string | undefined;
 }
+
+/** Go's text for the errno of a failed unix socket dial (what notary would print). */
+const UNIX_DIAL_ERRORS: Record<string, string> = {
+  ENOENT: 'no such file or directory',
+  ECONNREFUSED: 'connection refused',
+  EACCES: 'permission denied',
+  ENOTSOCK: 'socket operation on non-socket',
+};
 
 interface RawResponse {
   status: number;
@@ -95,13 +110,10 @@ export class NotaryHttpClient implements RemoteStore {
         headers,
         agent: this.agent,
         timeout: this.options.timeoutMs ?? 30_000,
+        ...(this.options.socketPath ? { socketPath: this.options.socketPath } : {}),
       });
       req.on('timeout', () => req.destroy(new Error('timed out')));
-      req.on('error', (cause) =>
-        reject(
-          new FetchError('SERVER_UNREACHABLE', `error contacting notary server: ${cause.message}`, { cause }),
-        ),
-      );
+      req.on('error', (cause) => reject(this.unreachable(cause)));
       req.on('response', (res) => {
         const declared = Number(res.headers['content-length'] ?? -1);
         if (res.statusCode === 200 && declared > maxLength) {
@@ -153,6 +165,24 @@ export class NotaryHttpClient implements RemoteStore {
       }
     }
     return response;
+  }
+
+  private unreachable(cause: NodeJS.ErrnoException): FetchError {
+    const { socketPath } = this.options;
+    const unixDial = socketPath && cause.code ? UNIX_DIAL_ERRORS[cause.code] : undefined;
+    if (unixDial) {
+      return new FetchError(
+        'SERVER_UNREACHABLE',
+        `error contacting notary server: dial unix ${socketPath}: connect: ${unixDial}`,
+        {
+          cause,
+          suggestion: `The trust server is reached through the unix socket ${socketPath}, and nothing answers there: check that the server is running.`,
+        },
+      );
+    }
+    return new FetchError('SERVER_UNREACHABLE', `error contacting notary server: ${cause.message}`, {
+      cause,
+    });
   }
 
   private fail(response: RawResponse, what: string): never {

@@ -11,7 +11,7 @@
  * keeps them.
  */
 import { PromptAborted } from '../../cli/terminal.js';
-import { Authorizer, HttpClient, RegistryError } from '../../registry/index.js';
+import { Authorizer, RegistryError } from '../../registry/index.js';
 import { flagBool, flagString, parseArgs, requireArgs } from '../args.js';
 import { convertToHostname, INDEX_SERVER } from '../config-file.js';
 import type { DockerContext } from '../context.js';
@@ -85,7 +85,7 @@ export async function loginCommand(ctx: DockerContext, argv: string[]): Promise<
     }
     throw error;
   }
-  const http = new HttpClient(ctx.ca());
+  const http = await ctx.http();
   const auth = new Authorizer(http, ctx.registryOrigin(domain), { username, password });
   try {
     await auth.login();

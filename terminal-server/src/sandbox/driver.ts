@@ -1,0 +1,123 @@
+/**
+ * The contract between a terminal session and the sandbox it runs in.
+ *
+ * A driver turns a session's description into a command for node-pty to
+ * spawn, inside whatever isolation the driver gives, and later tears all of
+ * it down. The session (../session/) owns the pty, the WebSocket and the
+ * timers; the driver owns processes' identity (host uid), namespaces,
+ * cgroups, mounts and the attendee's persistent home.
+ *
+ * Order of calls for one session:
+ *   1. `driver.create(spec)`: allocate the uid, mount the home, create the
+ *      cgroup and the runtime directory. Nothing runs yet.
+ *   2. The session binds its unix sockets (hub, events) inside
+ *      `sandbox.runtimeDir` and gives them to `sandbox.owner` (chown, 0600).
+ *   3. The session spawns `sandbox.command` in a pty, then calls
+ *      `sandbox.onSpawn?.(pid)` with the host pid of the pty's child.
+ *   4. `sandbox.destroy()`: kill every process of the sandbox (the whole
+ *      tree, not only the pty's child), remove its cgroup and unmount what
+ *      `create` mounted. Idempotent; the home's content stays on disk.
+ */
+
+/** Names that may appear in paths, cgroup names and logs. */
+export const SANDBOX_ID_PATTERN = /^[a-z0-9][a-z0-9-]{0,62}$/;
+
+export interface SandboxSpec {
+  /** Unique for the life of the session; matches SANDBOX_ID_PATTERN. */
+  readonly sessionId: string;
+  /**
+   * Whose home this is; matches SANDBOX_ID_PATTERN. The same attendee gets
+   * the same home back across sessions and server restarts.
+   */
+  readonly homeKey: string;
+  /**
+   * Variables for the shell, none of them secret (anything in the
+   * environment is readable from inside). The driver adds HOME, PATH, USER,
+   * TERM and the TRUSTLAB_* socket paths.
+   */
+  readonly env: Readonly<Record<string, string>>;
+  /**
+   * Host path of the hub's CA certificate. The driver makes it readable
+   * inside and points TRUSTLAB_HUB_CA at it.
+   */
+  readonly hubCaFile?: string;
+}
+
+export interface SpawnCommand {
+  readonly file: string;
+  readonly args: readonly string[];
+  readonly env: Readonly<Record<string, string>>;
+  readonly cwd: string;
+}
+
+export interface SandboxOwner {
+  readonly uid: number;
+  readonly gid: number;
+}
+
+export interface Sandbox {
+  readonly sessionId: string;
+  /** The pty command that starts the attendee's shell inside the sandbox. */
+  readonly command: SpawnCommand;
+  /**
+   * Host directory, private to this session, that the shell sees at
+   * `runtimeDirInside`. The session puts its unix sockets here.
+   */
+  readonly runtimeDir: string;
+  readonly runtimeDirInside: string;
+  /** Host identity of the sandboxed processes; undefined for `local`. */
+  readonly owner: SandboxOwner | undefined;
+  /** Host path of the attendee's persistent home (for checks that read files). */
+  readonly homeDir: string;
+  /**
+   * Optional. The session calls it right after spawning `command`, with
+   * the host pid of the pty's child. Drivers that find their processes
+   * another way (a cgroup, a pid namespace) need not implement it; `local`
+   * uses it to find the tree it must kill.
+   */
+  onSpawn?(pid: number): void;
+  /** Kill everything, remove cgroups and mounts. Idempotent. */
+  destroy(): Promise<void>;
+}
+
+export interface SandboxDriverInfo {
+  readonly name: 'bwrap' | 'local';
+  /** False for drivers that give no isolation between attendees. */
+  readonly isolated: boolean;
+  /** Cgroup version in use, or undefined when the driver uses none. */
+  readonly cgroup?: 'v1' | 'v2';
+}
+
+export interface SandboxDriver {
+  readonly info: SandboxDriverInfo;
+  create(spec: SandboxSpec): Promise<Sandbox>;
+  /** Destroy every sandbox still alive; used at server shutdown. */
+  close(): Promise<void>;
+}
+
+/** What the shell inside finds, whatever the driver. */
+export const SANDBOX_ENV = {
+  /** Unix socket to the hub (TLS inside, as on the network); every request is the session's. */
+  hubSocket: 'TRUSTLAB_HUB_SOCKET',
+  /** Unix socket the client sends its events to. */
+  events: 'TRUSTLAB_EVENTS',
+} as const;
+
+/** File names of the session's sockets inside the runtime directory. */
+export const RUNTIME_SOCKETS = {
+  hub: 'hub.sock',
+  events: 'events.sock',
+} as const;
+
+/**
+ * Serves the hub on a unix socket for one session, so that every request
+ * arriving through it is recorded as that session's. The hub implements
+ * this (`Hub.listenSessionSocket`); the terminal server only asks for it.
+ */
+export interface HubSocketProvider {
+  open(
+    sessionId: string,
+    socketPath: string,
+    owner: SandboxOwner | undefined,
+  ): Promise<{ close(): Promise<void> }>;
+}

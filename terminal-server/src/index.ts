@@ -1,0 +1,51 @@
+/**
+ * TrustLab's terminal server: a WebSocket endpoint speaking the terminal
+ * protocol (docs/terminal-protocol.md) to a pty per attendee, each in a
+ * sandbox of its own.
+ *
+ *   const terminal = createTerminalServer({
+ *     mode: 'self-paced',
+ *     driver: createLocalDriver({ dataDir: 'data' }),
+ *     allowedHosts: ['localhost:3000'],
+ *     allowedOrigins: ['http://localhost:3000'],
+ *   });
+ *   terminal.attach(httpServer);                       // serves /terminal on its upgrades
+ *   const { ticket } = terminal.issueTicket({ attendee: 'alice' });   // hand it to the page
+ *   terminal.on('clientEvent', (e) => …);              // docker/notary events from inside
+ *   terminal.health();                                 // driver, session counts
+ *   await terminal.close();
+ */
+export {
+  createTerminalServer,
+  defaultHomeKey,
+  TerminalServer,
+  type ListeningTerminalServer,
+  type TerminalHealth,
+  type TerminalServerEvents,
+  type TicketRequest,
+} from './server.js';
+export type { TerminalLimits, TerminalLogger, TerminalServerConfig } from './config.js';
+export {
+  ConfigError,
+  isTerminalError,
+  ProtocolError,
+  SandboxError,
+  TerminalError,
+  type TerminalErrorCode,
+} from './errors.js';
+export type { IssuedTicket } from './auth/tickets.js';
+export type { ClientEvent, ClientEventFields, EventRejection } from './session/events-socket.js';
+export type { SessionCounts } from './session/manager.js';
+export type { EndReason, SessionInfo, SessionState } from './session/session.js';
+export type { PtyProcess, PtySpawner } from './session/pty.js';
+export { createLocalDriver, LOCAL_DRIVER_WARNING, type LocalDriverOptions } from './sandbox/local.js';
+export * from './sandbox/driver.js';
+export { CLOSE, FRAME, LIMITS, PROTOCOL_VERSION, STATUS } from './protocol/constants.js';
+export * as frames from './protocol/frames.js';
+export {
+  TerminalClient,
+  type CloseEvent,
+  type ReplayEvent,
+  type StatusEvent,
+  type TerminalClientOptions,
+} from './client/terminal-client.js';

@@ -1,0 +1,145 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { mkdtemp, readFile, readlink, rm, stat } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { spawnNodePty } from '../session/pty.js';
+import { RUNTIME_SOCKETS, SANDBOX_ENV, type SandboxDriver } from './driver.js';
+import { createLocalDriver, LOCAL_DRIVER_WARNING } from './local.js';
+
+let dataDir: string;
+let driver: SandboxDriver | undefined;
+let warnings: string[];
+
+beforeEach(async () => {
+  dataDir = await mkdtemp(join(tmpdir(), 'trustlab-local-'));
+  warnings = [];
+});
+
+afterEach(async () => {
+  await driver?.close();
+  driver = undefined;
+  await rm(dataDir, { recursive: true, force: true });
+});
+
+function makeDriver() {
+  driver = createLocalDriver({
+    dataDir,
+    binDir: '/opt/lab/bin',
+    warn: (message) => warnings.push(message),
+    killGraceMs: 200,
+  });
+  return driver;
+}
+
+const spec = {
+  sessionId: '00aa11bb22cc33dd',
+  homeKey: 'h-alice',
+  env: { LANG: 'C.UTF-8', LAB: 'content-trust' },
+};
+
+/** Alive and not a zombie waiting to be reaped (by init or by nobody, in a container). */
+function alive(pid: number): boolean {
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return !/^[ZX]$/.test(fields.slice(fields.lastIndexOf(')') + 2, fields.lastIndexOf(')') + 3));
+  } catch {
+    return false;
+  }
+}
+
+describe('local sandbox driver', () => {
+  it('says once, when created, that it isolates nothing', async () => {
+    const local = makeDriver();
+    expect(local.info).toEqual({ name: 'local', isolated: false });
+    await local.create(spec);
+    await local.create({ ...spec, sessionId: '00aa11bb22cc33de' });
+    expect(warnings).toEqual([LOCAL_DRIVER_WARNING]);
+  });
+
+  it('prepares a private home and runtime directory', async () => {
+    const sandbox = await makeDriver().create(spec);
+    expect(sandbox.homeDir).toBe(join(dataDir, 'homes', 'h-alice'));
+    expect(sandbox.runtimeDir).toBe(join(dataDir, 'run', spec.sessionId));
+    expect(sandbox.runtimeDirInside).toBe(sandbox.runtimeDir);
+    expect(sandbox.owner).toBeUndefined();
+    for (const dir of [sandbox.homeDir, sandbox.runtimeDir, join(dataDir, 'homes'), join(dataDir, 'run')]) {
+      expect((await stat(dir)).mode & 0o777).toBe(0o700);
+    }
+    expect(await readlink(join(sandbox.runtimeDir, 'bin', 'docker'))).toBe('/opt/lab/bin/docker');
+    expect(await readlink(join(sandbox.runtimeDir, 'bin', 'notary'))).toBe('/opt/lab/bin/notary');
+    expect(await readFile(join(sandbox.runtimeDir, 'bashrc'), 'utf8')).toContain('PS1=');
+  });
+
+  it('builds the shell environment from an allowlist', async () => {
+    process.env.TRUSTLAB_TEST_SERVER_SECRET = 'must-not-leak';
+    try {
+      const sandbox = await makeDriver().create({ ...spec, hubCaFile: '/data/hub/ca.crt' });
+      const { command } = sandbox;
+      expect(command.args).toEqual(['--noprofile', '--rcfile', join(sandbox.runtimeDir, 'bashrc'), '-i']);
+      expect(command.cwd).toBe(sandbox.homeDir);
+      expect(command.env).toMatchObject({
+        HOME: sandbox.homeDir,
+        TERM: 'xterm-256color',
+        LANG: 'C.UTF-8',
+        LAB: 'content-trust',
+        [SANDBOX_ENV.hubSocket]: join(sandbox.runtimeDir, RUNTIME_SOCKETS.hub),
+        [SANDBOX_ENV.events]: join(sandbox.runtimeDir, RUNTIME_SOCKETS.events),
+        TRUSTLAB_HUB_CA: '/data/hub/ca.crt',
+      });
+      expect(command.env.PATH!.split(':')[0]).toBe(join(sandbox.runtimeDir, 'bin'));
+      expect(Object.keys(command.env).sort()).toEqual(
+        [
+          'HOME',
+          'LAB',
+          'LANG',
+          'LOGNAME',
+          'PATH',
+          'SHELL',
+          'TERM',
+          'TRUSTLAB_EVENTS',
+          'TRUSTLAB_HUB_CA',
+          'TRUSTLAB_HUB_SOCKET',
+          'USER',
+        ].sort(),
+      );
+    } finally {
+      delete process.env.TRUSTLAB_TEST_SERVER_SECRET;
+    }
+  });
+
+  it('refuses ids that are not safe in paths', async () => {
+    await expect(makeDriver().create({ ...spec, homeKey: '../etc' })).rejects.toMatchObject({
+      code: 'SANDBOX_FAILED',
+    });
+    await expect(makeDriver().create({ ...spec, sessionId: 'A/B' })).rejects.toMatchObject({
+      code: 'SANDBOX_FAILED',
+    });
+  });
+
+  it('kills the whole tree on destroy, background jobs and orphans included, and keeps the home', async () => {
+    const sandbox = await makeDriver().create(spec);
+    const pty = spawnNodePty(sandbox.command, { cols: 80, rows: 24 });
+    sandbox.onSpawn!(pty.pid);
+    let output = '';
+    pty.onData((data) => (output += Buffer.from(data).toString()));
+    const exited = new Promise<void>((resolve) => pty.onExit(() => resolve()));
+    // A job-control job (its own process group), an orphan re-parented to init, and a nohup.
+    const script =
+      'sleep 300 & echo $! > pids; (sleep 301 & echo $! >> pids); nohup sleep 302 >/dev/null 2>&1 & echo $! >> pids; echo STARTED-$((40+2))\r';
+    let written = 0;
+    const input = new TextEncoder().encode(script);
+    while (written < input.byteLength) written += pty.writeSome(input.subarray(written));
+    await expect.poll(() => output, { timeout: 10_000 }).toContain('STARTED-42');
+    const pids = (await readFile(join(sandbox.homeDir, 'pids'), 'utf8')).trim().split('\n').map(Number);
+    expect(pids).toHaveLength(3);
+    for (const pid of [pty.pid, ...pids]) expect(alive(pid)).toBe(true);
+
+    await sandbox.destroy();
+    await exited;
+    for (const pid of [pty.pid, ...pids]) expect(alive(pid)).toBe(false);
+    expect(existsSync(sandbox.runtimeDir)).toBe(false);
+    expect(existsSync(join(sandbox.homeDir, 'pids'))).toBe(true);
+    await sandbox.destroy(); // idempotent
+  });
+});

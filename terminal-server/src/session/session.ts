@@ -1,0 +1,548 @@
+/**
+ * One attendee's terminal: a sandbox, the pty running its shell, the
+ * session's unix sockets, and at most one WebSocket connection at a time.
+ *
+ * Life of a session:
+ *   starting  the sandbox is being created; input is queued, not lost
+ *   running   the shell runs; output goes to the replay buffer and, when a
+ *             connection is attached, to it under flow control
+ *   ended     the shell exited, or the session idled, outlived its maximum
+ *             lifetime, stayed without a connection for the grace period,
+ *             or was ended by the server; the sandbox is destroyed
+ *
+ * Invariants:
+ * - output reaches a connection exactly once: on attach, the REPLAY frame
+ *   carries what the client lacks, then OUTPUT frames carry what follows;
+ *   both happen in the same turn of the event loop, so no byte falls
+ *   between them or is sent twice;
+ * - input is written to the pty in the order it was received, across
+ *   connections;
+ * - a newer connection replaces an older one, which gets STATUS and close
+ *   4409.
+ */
+import { randomBytes } from 'node:crypto';
+import { join } from 'node:path';
+import { SandboxError } from '../errors.js';
+import { CLOSE, FRAME, LIMITS, STATUS } from '../protocol/constants.js';
+import { encodeReplay, encodeStatus, type ResumePoint } from '../protocol/frames.js';
+import {
+  RUNTIME_SOCKETS,
+  type HubSocketProvider,
+  type Sandbox,
+  type SandboxDriver,
+} from '../sandbox/driver.js';
+import {
+  listenEventsSocket,
+  type ClientEvent,
+  type EventRejection,
+  type EventsSocket,
+} from './events-socket.js';
+import { FlowControl } from './flow-control.js';
+import { InputPump } from './input-pump.js';
+import type { PtyProcess, PtySpawner } from './pty.js';
+import { ReplayBuffer } from './replay-buffer.js';
+
+/** What a session needs from a WebSocket connection (server.ts implements it over ws). */
+export interface SessionConnection {
+  /** Sends one binary frame; `written` runs once it has left ws's buffer (or failed). */
+  send(frame: Uint8Array, written?: () => void): void;
+  /** Bytes queued in ws and not yet handed to the kernel. */
+  readonly bufferedAmount: number;
+  /** Sends STATUS(code, reason), then closes with the same code. */
+  close(code: number, reason: string): void;
+  /** Stops (true) or restarts (false) reading messages from the client. */
+  holdInput(hold: boolean): void;
+}
+
+export type EndReason = 'exited' | 'idle' | 'lifetime' | 'abandoned' | 'ended' | 'shutdown' | 'failed';
+
+export type SessionState = 'starting' | 'running' | 'ended';
+
+export interface SessionLimits {
+  readonly replayBufferBytes: number;
+  readonly flowHighWaterBytes: number;
+  readonly flowLowWaterBytes: number;
+  readonly inputHighWaterBytes: number;
+  readonly inputLowWaterBytes: number;
+  readonly maxPendingInputBytes: number;
+  readonly reconnectGraceMs: number;
+  readonly idleTimeoutMs: number;
+  readonly maxLifetimeMs: number;
+  readonly eventLineMaxBytes: number;
+  readonly eventConnections: number;
+  readonly eventConnectionTimeoutMs: number;
+}
+
+export interface SessionOptions {
+  readonly attendee: string;
+  readonly homeKey: string;
+  readonly env: Readonly<Record<string, string>>;
+  readonly hubCaFile: string | undefined;
+  readonly cols: number;
+  readonly rows: number;
+  readonly driver: SandboxDriver;
+  readonly hubSocketProvider: HubSocketProvider | undefined;
+  readonly spawnPty: PtySpawner;
+  readonly limits: SessionLimits;
+  readonly now: () => number;
+  readonly onClientEvent: (event: ClientEvent) => void;
+  readonly onEventRejected: (session: Session, reason: EventRejection, detail: string) => void;
+  /**
+   * Called once, synchronously, when the session starts ending (it takes no
+   * connection from then on); `ended` settles once the sandbox is destroyed.
+   */
+  readonly onEnding: (session: Session, reason: EndReason, ended: Promise<void>) => void;
+  /** Called once the sandbox is destroyed. */
+  readonly onEnded: (session: Session, reason: EndReason) => void;
+  readonly onError: (error: unknown, session: Session) => void;
+}
+
+export interface SessionInfo {
+  readonly id: string;
+  readonly attendee: string;
+  readonly homeKey: string;
+  readonly state: SessionState;
+  readonly attached: boolean;
+  readonly startedAt: Date;
+  /** Host path of the attendee's home, once the sandbox exists. */
+  readonly homeDir: string | undefined;
+  readonly outputBytes: number;
+  readonly outputPaused: boolean;
+  readonly pendingInputBytes: number;
+}
+
+/** Unix socket paths are limited to 108 bytes on Linux and 104 on macOS, terminator included. */
+const MAX_SOCKET_PATH_BYTES = 103;
+
+export class Session {
+  readonly id: string;
+  readonly idBytes: Uint8Array;
+  readonly attendee: string;
+  readonly homeKey: string;
+  readonly startedAt: Date;
+
+  readonly #options: SessionOptions;
+  readonly #replay: ReplayBuffer;
+  readonly #flow: FlowControl;
+  readonly #input: InputPump;
+  #state: SessionState = 'starting';
+  #connection: SessionConnection | undefined;
+  /** Output offset acknowledged by the connection, or the offset at detach while detached. */
+  #acknowledged = 0;
+  #cols: number;
+  #rows: number;
+  #lastActivity: number;
+  #sandbox: Sandbox | undefined;
+  #homeDir: string | undefined;
+  #events: EventsSocket | undefined;
+  #hub: { close(): Promise<void> } | undefined;
+  #pty: PtyProcess | undefined;
+  #idleTimer: ReturnType<typeof setTimeout> | undefined;
+  #lifetimeTimer: ReturnType<typeof setTimeout> | undefined;
+  #graceTimer: ReturnType<typeof setTimeout> | undefined;
+  /** Output read this turn and not yet sent to the connection (see #onOutput). */
+  #unsent: Uint8Array[] = [];
+  #unsentBytes = 0;
+  #flushScheduled: ReturnType<typeof setImmediate> | undefined;
+  #ended: Promise<void> | undefined;
+  #started: Promise<void> | undefined;
+  #endReason: EndReason | undefined;
+  #exitCode: number | undefined;
+
+  constructor(options: SessionOptions) {
+    this.#options = options;
+    this.idBytes = new Uint8Array(randomBytes(LIMITS.sessionIdBytes));
+    // 16 lowercase hex digits: matches SANDBOX_ID_PATTERN and keeps socket paths short.
+    this.id = Buffer.from(this.idBytes).toString('hex');
+    this.attendee = options.attendee;
+    this.homeKey = options.homeKey;
+    this.startedAt = new Date(options.now());
+    this.#cols = options.cols;
+    this.#rows = options.rows;
+    this.#lastActivity = options.now();
+    const { limits } = options;
+    this.#replay = new ReplayBuffer(limits.replayBufferBytes);
+    this.#flow = new FlowControl({
+      highWater: limits.flowHighWaterBytes,
+      lowWater: limits.flowLowWaterBytes,
+      detachedLimit: limits.replayBufferBytes,
+    });
+    this.#input = new InputPump({
+      highWater: limits.inputHighWaterBytes,
+      lowWater: limits.inputLowWaterBytes,
+      maxPending: limits.maxPendingInputBytes,
+      onPressure: (high) => this.#connection?.holdInput(high),
+      onError: (error) => {
+        // The shell went away under a write; its exit ends the session.
+        if (this.#state === 'running') this.#options.onError(error, this);
+      },
+    });
+    this.#lifetimeTimer = setTimeout(() => void this.end('lifetime'), limits.maxLifetimeMs);
+    this.#lifetimeTimer.unref();
+    this.#armIdleTimer(limits.idleTimeoutMs);
+  }
+
+  get state(): SessionState {
+    return this.#state;
+  }
+
+  get attached(): boolean {
+    return this.#connection !== undefined;
+  }
+
+  /** Why the session ended, once it has. */
+  get endReason(): EndReason | undefined {
+    return this.#endReason;
+  }
+
+  info(): SessionInfo {
+    return {
+      id: this.id,
+      attendee: this.attendee,
+      homeKey: this.homeKey,
+      state: this.#state,
+      attached: this.attached,
+      startedAt: this.startedAt,
+      homeDir: this.#homeDir,
+      outputBytes: this.#replay.end,
+      outputPaused: this.#flow.paused,
+      pendingInputBytes: this.#input.pending,
+    };
+  }
+
+  /** Creates the sandbox, binds the sockets, spawns the shell. Never rejects: a failure ends the session. */
+  start(): Promise<void> {
+    this.#started ??= this.#start();
+    return this.#started;
+  }
+
+  async #start(): Promise<void> {
+    const { driver, hubSocketProvider, limits } = this.#options;
+    try {
+      const sandbox = await driver.create({
+        sessionId: this.id,
+        homeKey: this.homeKey,
+        env: this.#options.env,
+        hubCaFile: this.#options.hubCaFile,
+      });
+      this.#sandbox = sandbox;
+      this.#homeDir = sandbox.homeDir;
+      if (this.#ended) return void (await this.#teardown());
+
+      const eventsPath = socketPath(sandbox.runtimeDir, RUNTIME_SOCKETS.events);
+      this.#events = await listenEventsSocket({
+        path: eventsPath,
+        owner: sandbox.owner,
+        sessionId: this.id,
+        attendee: this.attendee,
+        maxLineBytes: limits.eventLineMaxBytes,
+        maxConnections: limits.eventConnections,
+        connectionTimeoutMs: limits.eventConnectionTimeoutMs,
+        onEvent: this.#options.onClientEvent,
+        onRejected: (reason, detail) => this.#options.onEventRejected(this, reason, detail),
+      });
+      if (this.#ended) return void (await this.#teardown());
+
+      if (hubSocketProvider !== undefined) {
+        const hubPath = socketPath(sandbox.runtimeDir, RUNTIME_SOCKETS.hub);
+        try {
+          this.#hub = await hubSocketProvider.open(this.id, hubPath, sandbox.owner);
+        } catch (cause) {
+          throw new SandboxError(
+            'SOCKET_FAILED',
+            `the hub socket for session ${this.id} could not be opened`,
+            {
+              cause,
+            },
+          );
+        }
+        if (this.#ended) return void (await this.#teardown());
+      }
+
+      const pty = this.#options.spawnPty(sandbox.command, { cols: this.#cols, rows: this.#rows });
+      this.#pty = pty;
+      sandbox.onSpawn?.(pty.pid);
+      pty.onData((data) => this.#onOutput(data));
+      pty.onExit(({ exitCode }) => {
+        this.#exitCode = exitCode;
+        void this.end('exited');
+      });
+      if (this.#flow.paused) pty.pause();
+      this.#state = 'running';
+      this.#input.setSink(pty);
+      this.#connection?.send(encodeStatus(STATUS.ready, 'the shell is running'));
+    } catch (error) {
+      // After end() the sandbox may vanish under a step still in flight: that is no fault.
+      if (!this.#ended) this.#options.onError(error, this);
+      // Not awaited: end() waits for this start to settle.
+      void this.end('failed');
+    }
+  }
+
+  /**
+   * Makes `connection` this session's one connection and brings its screen
+   * up to date: the bytes after `resume` when this session still holds them,
+   * else the whole replay buffer after a reset.
+   */
+  attach(connection: SessionConnection, resume: ResumePoint | undefined): void {
+    if (this.#ended) {
+      connection.close(CLOSE.sessionEnded, 'this terminal has ended');
+      return;
+    }
+    const previous = this.#connection;
+    // What the previous connection has not been sent is in the replay below.
+    this.#dropUnsent();
+    this.#connection = connection;
+    previous?.close(CLOSE.replaced, 'this terminal was opened in another window');
+    this.#clearGraceTimer();
+    this.#touch();
+
+    const resumed =
+      resume !== undefined && sameBytes(resume.session, this.idBytes)
+        ? this.#replay.read(resume.offset)
+        : undefined;
+    const startOffset = resumed !== undefined ? resume!.offset : this.#replay.start;
+    const data = resumed ?? this.#replay.read()!;
+    this.#acknowledged = startOffset;
+    connection.send(
+      encodeReplay(resumed !== undefined ? 'continue' : 'reset', this.idBytes, startOffset, data),
+      () => this.#updateFlow(),
+    );
+    connection.send(
+      this.#state === 'running'
+        ? encodeStatus(STATUS.ready, 'the shell is running')
+        : encodeStatus(STATUS.starting, 'the terminal is starting'),
+    );
+    if (this.#input.underPressure) connection.holdInput(true);
+    this.#updateFlow();
+  }
+
+  /** The connection went away; the shell keeps running for the grace period. */
+  detach(connection: SessionConnection): void {
+    if (this.#connection !== connection) return;
+    this.#dropUnsent();
+    this.#connection = undefined;
+    this.#acknowledged = this.#replay.end;
+    this.#updateFlow();
+    if (this.#ended) return;
+    this.#graceTimer = setTimeout(() => void this.end('abandoned'), this.#options.limits.reconnectGraceMs);
+    this.#graceTimer.unref();
+  }
+
+  /** Queues keystrokes; false when the client has sent more than the pending-input limit. */
+  input(connection: SessionConnection, data: Uint8Array): boolean {
+    if (this.#connection !== connection || this.#ended) return true;
+    this.#touch();
+    return this.#input.push(data);
+  }
+
+  resize(connection: SessionConnection, cols: number, rows: number): void {
+    if (this.#connection !== connection || this.#ended) return;
+    this.#touch();
+    this.#cols = cols;
+    this.#rows = rows;
+    this.#pty?.resize(cols, rows);
+  }
+
+  /** Records the client's progress; false when the offset is impossible (a protocol violation). */
+  acknowledge(connection: SessionConnection, offset: number): boolean {
+    if (this.#connection !== connection) return true;
+    if (offset < this.#acknowledged || offset > this.#replay.end) return false;
+    this.#acknowledged = offset;
+    this.#updateFlow();
+    return true;
+  }
+
+  /** Ends the session: tells the connection why, kills the shell, destroys the sandbox. Idempotent. */
+  end(reason: EndReason): Promise<void> {
+    if (this.#ended) return this.#ended;
+    this.#endReason = reason;
+    this.#state = 'ended';
+    clearTimeout(this.#lifetimeTimer);
+    clearTimeout(this.#idleTimer);
+    this.#clearGraceTimer();
+    this.#input.dispose();
+    // The shell's last words (e.g. "logout") go out before the close.
+    this.#sendOutput();
+    const connection = this.#connection;
+    this.#connection = undefined;
+    const [code, text] = this.#closeFor(reason);
+    connection?.close(code, text);
+    this.#ended = (async () => {
+      await this.#teardown();
+      // A start still in flight tears down what it creates after this point itself.
+      await this.#started;
+      this.#options.onEnded(this, reason);
+    })();
+    this.#options.onEnding(this, reason, this.#ended);
+    return this.#ended;
+  }
+
+  #closeFor(reason: EndReason): [number, string] {
+    const minutes = (ms: number) =>
+      ms >= 60_000 ? `${Math.round(ms / 60_000)} min` : `${Math.round(ms / 1000)} s`;
+    switch (reason) {
+      case 'exited':
+        return [CLOSE.normal, `the shell exited with code ${this.#exitCode ?? 'unknown'}`];
+      case 'idle':
+        return [
+          CLOSE.sessionEnded,
+          `the terminal was idle for ${minutes(this.#options.limits.idleTimeoutMs)}`,
+        ];
+      case 'lifetime':
+        return [
+          CLOSE.sessionEnded,
+          `the terminal reached its ${minutes(this.#options.limits.maxLifetimeMs)} limit`,
+        ];
+      case 'abandoned':
+        return [CLOSE.sessionEnded, 'the terminal had no connection for too long'];
+      case 'ended':
+        return [CLOSE.sessionEnded, 'the terminal was ended by the server'];
+      case 'shutdown':
+        return [CLOSE.goingAway, 'the server is shutting down'];
+      case 'failed':
+        return [CLOSE.sandboxFailed, 'the terminal could not be started'];
+    }
+  }
+
+  /**
+   * libuv reads a pty in chunks of a few KiB, many per event loop turn
+   * under load; sending each as its own message costs a write(2) and a
+   * frame header apiece. Chunks are therefore gathered until the end of
+   * the turn (setImmediate: no timer, so an echo is not delayed) and sent
+   * in messages of up to 64 KiB.
+   */
+  #onOutput(data: Uint8Array): void {
+    if (this.#ended) return;
+    this.#replay.append(data);
+    if (this.#connection !== undefined) {
+      this.#unsent.push(data);
+      this.#unsentBytes += data.byteLength;
+      if (this.#unsentBytes >= LIMITS.maxOutputBytes) this.#sendOutput();
+      else this.#flushScheduled ??= setImmediate(() => this.#sendOutput());
+    }
+    this.#updateFlow();
+  }
+
+  #sendOutput(): void {
+    const connection = this.#connection;
+    const chunks = this.#unsent;
+    const total = this.#unsentBytes;
+    this.#dropUnsent();
+    if (connection === undefined || total === 0) return;
+    const written = () => this.#updateFlow();
+    // OUTPUT frames (type byte, then the bytes) assembled straight from the chunks: one copy.
+    let chunk = 0;
+    let offset = 0;
+    for (let left = total; left > 0;) {
+      const size = Math.min(left, LIMITS.maxOutputBytes);
+      const frame = Buffer.allocUnsafe(1 + size);
+      frame[0] = FRAME.output;
+      for (let filled = 0; filled < size;) {
+        const source = chunks[chunk]!;
+        const count = Math.min(size - filled, source.byteLength - offset);
+        frame.set(source.subarray(offset, offset + count), 1 + filled);
+        filled += count;
+        offset += count;
+        if (offset === source.byteLength) {
+          chunk++;
+          offset = 0;
+        }
+      }
+      connection.send(frame, written);
+      left -= size;
+    }
+  }
+
+  #dropUnsent(): void {
+    if (this.#flushScheduled !== undefined) clearImmediate(this.#flushScheduled);
+    this.#flushScheduled = undefined;
+    this.#unsent = [];
+    this.#unsentBytes = 0;
+  }
+
+  #updateFlow(): void {
+    const connection = this.#connection;
+    const decision = this.#flow.update({
+      produced: this.#replay.end,
+      acknowledged: this.#acknowledged,
+      buffered: connection?.bufferedAmount ?? 0,
+      attached: connection !== undefined,
+    });
+    if (decision === 'pause') this.#pty?.pause();
+    else if (decision === 'resume') this.#pty?.resume();
+  }
+
+  #touch(): void {
+    this.#lastActivity = this.#options.now();
+  }
+
+  /** One timer for the idle limit, re-armed for the remainder when activity moved the deadline. */
+  #armIdleTimer(delay: number): void {
+    this.#idleTimer = setTimeout(() => {
+      const idleFor = this.#options.now() - this.#lastActivity;
+      const limit = this.#options.limits.idleTimeoutMs;
+      if (idleFor >= limit) void this.end('idle');
+      else this.#armIdleTimer(limit - idleFor);
+    }, delay);
+    this.#idleTimer.unref();
+  }
+
+  #clearGraceTimer(): void {
+    if (this.#graceTimer !== undefined) clearTimeout(this.#graceTimer);
+    this.#graceTimer = undefined;
+  }
+
+  /** Releases whatever exists so far; start() calls it again for what arrives after end(). */
+  async #teardown(): Promise<void> {
+    const pty = this.#pty;
+    this.#pty = undefined;
+    if (pty !== undefined) {
+      // A paused pty would hold back the exit notification; nothing reads the rest anyway.
+      pty.resume();
+      pty.kill('SIGHUP');
+    }
+    const events = this.#events;
+    const hub = this.#hub;
+    const sandbox = this.#sandbox;
+    this.#events = undefined;
+    this.#hub = undefined;
+    this.#sandbox = undefined;
+    const steps: [string, (() => Promise<void>) | undefined][] = [
+      ['events socket', events && (() => events.close())],
+      ['hub socket', hub && (() => hub.close())],
+      ['sandbox', sandbox && (() => sandbox.destroy())],
+    ];
+    for (const [what, step] of steps) {
+      if (step === undefined) continue;
+      try {
+        await step();
+      } catch (cause) {
+        this.#options.onError(
+          new SandboxError('SANDBOX_FAILED', `session ${this.id}: the ${what} did not close cleanly`, {
+            cause,
+          }),
+          this,
+        );
+      }
+    }
+  }
+}
+
+function socketPath(directory: string, name: string): string {
+  const path = join(directory, name);
+  if (Buffer.byteLength(path) > MAX_SOCKET_PATH_BYTES) {
+    throw new SandboxError(
+      'SOCKET_PATH_TOO_LONG',
+      `the socket path ${path} is longer than unix sockets allow`,
+      {
+        suggestion: 'Use a shorter data directory (TRUSTLAB_DATA_DIR).',
+      },
+    );
+  }
+  return path;
+}
+
+function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
+  return a.byteLength === b.byteLength && a.every((byte, i) => byte === b[i]);
+}

@@ -6,7 +6,8 @@
  * column), `node -e ''` (the floor of any Node program) and the real `docker --version` when it is
  * installed (the real docker client has no daemon here, so its `docker images` cannot run and
  * cannot be the reference for ours). The bundles are also run directly with `node`, so the cost of
- * the bash wrappers shows, and the wrapper's `find` staleness check is timed on its own.
+ * the sh wrappers shows, and the wrappers' staleness check (sh sourcing `dist/client/<name>.inputs`
+ * and testing each listed file with `-nt`) is timed on its own.
  *
  * Set-up, untimed: a temp HOME with DOCKER_CONFIG, an in-process hub (tests/hub/helpers.ts), our
  * own `bin/docker` pulling the official busybox and alpine and tagging them (5 images in the image
@@ -14,8 +15,8 @@
  * trust-core's FileKeyStore (root, and targets, snapshot, targets/releases of one GUN). The hub is
  * closed before timing. The wrappers run from a snapshot of the checkout in the temp dir (see
  * snapshotCheckout), built with client/build.ts before anything runs; the bundles are checked to be
- * newer than every source, and every round re-runs the wrappers' `find`, which must find nothing,
- * so no timed run rebuilds or falls back to tsx. One round is a discarded warm-up.
+ * newer than every source, and every round re-runs the wrappers' staleness check, which must find
+ * nothing, so no timed run rebuilds or falls back to tsx. One round is a discarded warm-up.
  *
  * Every round runs every command once, in a rotating order, so machine noise hits them alike.
  * Every run is checked (exit code 0, expected rows / key IDs); any failure or timeout ends the
@@ -55,7 +56,7 @@ const PASSPHRASE = 'bench-client-passphrase';
  * The benchmark runs the wrappers from a snapshot of the checkout (bin/, client/, trust-core/
  * sources and build script, with node_modules linked), built once before timing: colleagues edit
  * client/src while a benchmark runs, and a newer source would make a timed run rebuild the bundle.
- * The snapshot has the same files, so the wrappers' `find` walks the same tree.
+ * The snapshot has the same files, so the wrappers' staleness check tests the same list.
  */
 class Checkout {
   constructor(readonly root: string) {}
@@ -69,10 +70,10 @@ class Checkout {
     return path.join(this.root, 'dist', 'client');
   }
   get dockerBundle() {
-    return path.join(this.dist, 'docker.mjs');
+    return path.join(this.dist, 'docker.cjs');
   }
   get notaryBundle() {
-    return path.join(this.dist, 'notary.mjs');
+    return path.join(this.dist, 'notary.cjs');
   }
   get sourceDirs() {
     return [path.join(this.root, 'client', 'src'), path.join(this.root, 'trust-core', 'src')];
@@ -126,7 +127,7 @@ function expectOk(label: string, result: RunResult): RunResult {
   return result;
 }
 
-/** The newest .ts under the client and trust-core sources, as the wrappers' `find -newer` sees them. */
+/** The newest .ts under the client and trust-core sources. */
 async function newestSourceMtime(dirs: readonly string[]): Promise<number> {
   let newest = 0;
   const walk = async (dir: string): Promise<void> => {
@@ -140,12 +141,15 @@ async function newestSourceMtime(dirs: readonly string[]): Promise<number> {
   return newest;
 }
 
-/** Files an ES module loads: itself and its static `./chunks/…` imports, recursively. */
+/**
+ * Files a bundle loads: itself and its top-level `require("./chunks/…")`, recursively (client/build.ts
+ * writes CommonJS; a lazily loaded chunk is a `require` inside a function, not matched here).
+ */
 async function staticClosure(entry: string, seen = new Set<string>()): Promise<Set<string>> {
   if (seen.has(entry)) return seen;
   seen.add(entry);
   const text = await readFile(entry, 'utf8');
-  for (const match of text.matchAll(/(?:from|import)\s*"(\.{1,2}\/[^"]+\.mjs)"/g)) {
+  for (const match of text.matchAll(/^var \w+ = require\("(\.{1,2}\/[^"]+\.cjs)"\);$/gm)) {
     await staticClosure(path.resolve(path.dirname(entry), match[1]!), seen);
   }
   return seen;
@@ -255,7 +259,7 @@ async function main(): Promise<void> {
       goal: true,
     },
     {
-      label: '  node dist/client/docker.mjs images (no wrapper)',
+      label: '  node dist/client/docker.cjs images (no wrapper)',
       command: process.execPath,
       args: [co.dockerBundle, 'images'],
       check: imagesCheck,
@@ -268,7 +272,7 @@ async function main(): Promise<void> {
       goal: true,
     },
     {
-      label: '  node dist/client/notary.mjs … key list (no wrapper)',
+      label: '  node dist/client/notary.cjs … key list (no wrapper)',
       command: process.execPath,
       args: [co.notaryBundle, '-d', trustDir, 'key', 'list'],
       check: keysCheck,
@@ -291,13 +295,20 @@ async function main(): Promise<void> {
         ]
       : []),
     {
-      label: "(part) wrapper's find staleness check",
-      command: 'find',
-      args: [...co.sourceDirs, '-name', '*.ts', '-newer', co.dockerBundle, '-print', '-quit'],
+      // bin/docker's stale(), on its own: sh sources the list of files the bundle was built from
+      // and tests each with -nt against the list (whose mtime is the build's start).
+      label: "(part) sh + wrapper's staleness check",
+      command: 'sh',
+      args: [
+        '-c',
+        'cd "$1" && . dist/client/docker.inputs && for f do [ "$f" -nt dist/client/docker.inputs ] && echo "$f"; done; exit 0',
+        'sh',
+        co.root,
+      ],
       check: (r: RunResult) =>
         r.stdout === '' ? undefined : `a source is newer than the bundle: ${r.stdout}`,
     },
-    { label: "(part) bash -c ':'", command: 'bash', args: ['-c', ':'], check: none },
+    { label: "(part) sh -c ':'", command: 'sh', args: ['-c', ':'], check: none },
   ];
 
   // --- measured rounds: one discarded warm-up round, then RUNS rounds in rotating order.
@@ -360,7 +371,7 @@ async function main(): Promise<void> {
   );
   const wrapperCost = (a: number, b: number) => ms(medianOf(a) - medianOf(b));
   console.log(
-    `bash wrapper cost (median, wrapper - bundle): docker ${wrapperCost(0, 1)} ms, notary ${wrapperCost(2, 3)} ms`,
+    `sh wrapper cost (median, wrapper - bundle): docker ${wrapperCost(0, 1)} ms, notary ${wrapperCost(2, 3)} ms`,
   );
 
   if (BREAKDOWN === '1' || (BREAKDOWN === 'auto' && missed)) {
@@ -439,16 +450,19 @@ process.on('exit', () => {
     ),
   );
 
-  const dockerImagesChunk = (await readdir(path.join(co.dist, 'chunks'))).find((f) =>
-    f.startsWith('docker-images-'),
-  );
-  const dockerFiles = await staticClosure(co.dockerBundle);
-  if (dockerImagesChunk) await staticClosure(path.join(co.dist, 'chunks', dockerImagesChunk), dockerFiles);
-  const notaryFiles = await staticClosure(co.notaryBundle);
+  const chunkFiles = await readdir(path.join(co.dist, 'chunks'));
+  const closureWith = async (entry: string, commandChunk: string) => {
+    const files = await staticClosure(entry);
+    const chunk = chunkFiles.find((f) => f.startsWith(commandChunk));
+    if (chunk) await staticClosure(path.join(co.dist, 'chunks', chunk), files);
+    return files;
+  };
+  const dockerFiles = await closureWith(co.dockerBundle, 'docker-images-');
+  const notaryFiles = await closureWith(co.notaryBundle, 'notary-key-list-');
   console.log(
-    `\nJavaScript loaded: docker images ${dockerFiles.size} files, ${(await closureBytes(dockerFiles)) >> 10} KiB` +
-      ` (entry + static chunks + the images chunk); notary key list ${notaryFiles.size} files,` +
-      ` ${(await closureBytes(notaryFiles)) >> 10} KiB (static closure of notary.mjs)`,
+    `\nJavaScript loaded (entry + its static chunks + the command's chunk and its static chunks): ` +
+      `docker images ${dockerFiles.size} files, ${(await closureBytes(dockerFiles)) >> 10} KiB; ` +
+      `notary key list ${notaryFiles.size} files, ${(await closureBytes(notaryFiles)) >> 10} KiB`,
   );
 
   const profDir = path.join(work, 'profiles');

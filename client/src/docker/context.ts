@@ -24,7 +24,7 @@ export interface DockerIo {
 }
 
 export class DockerContext {
-  readonly terminal: Terminal;
+  private lazyTerminal: Terminal | undefined;
   readonly event: CommandEvent;
   private configFile: DockerConfigFile | undefined;
   private imageStore: ImageStore | undefined;
@@ -35,8 +35,12 @@ export class DockerContext {
     readonly io: DockerIo,
     command: string,
   ) {
-    this.terminal = new Terminal(io.stdin, io.stdout);
     this.event = { command, trust: false, outcome: 'OK' };
+  }
+
+  /** Made on first use: opening stdin costs start-up time that most commands never need. */
+  get terminal(): Terminal {
+    return (this.lazyTerminal ??= new Terminal(this.io.stdin, this.io.stdout));
   }
 
   out(text: string): void {

@@ -13,6 +13,7 @@
  * (events.ts). `TRUSTLAB_DEBUG=1` prints the stack of unexpected errors.
  */
 import { exitQuietlyOnBrokenPipe } from '../cli/broken-pipe.js';
+import { exitIfWritten } from '../cli/exit.js';
 import { PromptAborted } from '../cli/terminal.js';
 import { DockerContext } from './context.js';
 import type { DockerIo } from './context.js';
@@ -267,15 +268,25 @@ export async function main(
 const invokedDirectly = (() => {
   const entry = process.argv[1];
   if (!entry) return false;
-  return /(?:^|[\\/])(main\.ts|docker\.mjs)$/.test(entry);
+  return /(?:^|[\\/])(main\.ts|docker\.[cm]?js)$/.test(entry);
 })();
 
 if (invokedDirectly) {
   exitQuietlyOnBrokenPipe();
-  main(process.argv.slice(2), { stdin: process.stdin, stdout: process.stdout, stderr: process.stderr }).then(
+  // stdin as a getter: Node creates the stream on first access, which costs start-up time in a
+  // command that never reads it.
+  const io: DockerIo = {
+    get stdin() {
+      return process.stdin;
+    },
+    stdout: process.stdout,
+    stderr: process.stderr,
+  };
+  main(process.argv.slice(2), io).then(
     (code) => {
-      process.exitCode = code;
-      // Nothing should keep the process alive now; if a socket lingers, do not wait for it.
+      if (exitIfWritten(code)) return;
+      // Output still queued: nothing should keep the process alive now; if a socket lingers, do
+      // not wait for it.
       setTimeout(() => process.exit(code), 100).unref();
     },
     (error: unknown) => {

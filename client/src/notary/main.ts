@@ -14,6 +14,7 @@
  * command's event goes to TRUSTLAB_EVENTS (best effort, nothing secret).
  */
 import { exitQuietlyOnBrokenPipe } from '../cli/broken-pipe.js';
+import { exitIfWritten } from '../cli/exit.js';
 import { PromptAborted } from '../cli/terminal.js';
 import { sendEventLine } from '../cli/events.js';
 import type { FlagSpec, ParsedFlags } from './args.js';
@@ -282,14 +283,27 @@ export async function main(
   }
 }
 
-const invoked = process.argv[1] !== undefined && /(?:^|[\\/])(?:main\.ts|notary\.mjs)$/.test(process.argv[1]);
+const invoked =
+  process.argv[1] !== undefined && /(?:^|[\\/])(?:main\.ts|notary\.[cm]?js)$/.test(process.argv[1]);
 if (invoked) {
   exitQuietlyOnBrokenPipe();
-  main(process.argv.slice(2)).then(
+  // stdin is opened only by a command that reads it (prompts, `verify`): opening it costs
+  // start-up time, and `key list` never reads it.
+  let stdinOpened = false;
+  const io: NotaryIo = {
+    get stdin() {
+      stdinOpened = true;
+      return process.stdin;
+    },
+    stdout: process.stdout,
+    stderr: process.stderr,
+  };
+  main(process.argv.slice(2), io).then(
     (code) => {
-      process.exitCode = code;
-      // Nothing may keep the command alive (an idle stdin listener, keep-alive sockets).
-      process.stdin.destroy();
+      if (exitIfWritten(code)) return;
+      // Output still queued: nothing may keep the command alive (an idle stdin listener,
+      // keep-alive sockets).
+      if (stdinOpened) process.stdin.destroy();
     },
     (error: unknown) => {
       process.stdout.write(`\n* fatal: ${messageOf(error)}\n`);

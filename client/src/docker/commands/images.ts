@@ -58,8 +58,8 @@ export async function listRows(ctx: DockerContext): Promise<ImageRow[]> {
   rows.sort(
     (a, b) =>
       (Date.parse(b.created ?? '') || 0) - (Date.parse(a.created ?? '') || 0) ||
-      a.repository.localeCompare(b.repository) ||
-      a.tag.localeCompare(b.tag),
+      byteOrder(a.repository, b.repository) ||
+      byteOrder(a.tag, b.tag),
   );
   return rows;
 }
@@ -127,4 +127,12 @@ export async function imagesCommand(ctx: DockerContext, argv: string[], name = '
   }
   ctx.out(imagesTable(rows, { digests: flagBool(parsed, 'digests'), noTrunc }));
   return 0;
+}
+
+/**
+ * Plain code-unit order, as Go's sort.Strings compares: no ICU collator,
+ * whose construction alone costs 10-15 ms of every `docker images`.
+ */
+function byteOrder(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
 }

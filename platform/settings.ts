@@ -1,0 +1,97 @@
+/**
+ * What the platform is told by its operator, read from the environment with
+ * the defaults of the contracts: data under ./data (TRUSTLAB_DATA_DIR), the
+ * web app on PORT (3000) bound to loopback, the hub on TRUSTLAB_HUB_PORT
+ * (4443). Everything is validated here, once, so a typo stops the start with
+ * the variable named instead of surfacing later as odd behaviour.
+ */
+import path from 'node:path';
+
+export type SandboxChoice = 'bwrap' | 'local';
+export type PlatformMode = 'workshop' | 'self-paced';
+
+export interface Settings {
+  /** Absolute path of the data directory. */
+  dataDir: string;
+  hubPort: number;
+  hubHost: string;
+  hubHostnames: string[];
+  /** Port of the web app (and of the terminal WebSocket, on the same server). */
+  webPort: number;
+  /** Interface the web app listens on. */
+  webHost: string;
+  /**
+   * The origin learners type when the app sits behind a proxy or on another
+   * name (`https://lab.example.org`); added to the Host and Origin allowlists.
+   */
+  publicOrigin: string | undefined;
+  /** The sandbox driver asked for; undefined lets the platform pick (bwrap where it can run). */
+  sandbox: SandboxChoice | undefined;
+  mode: PlatformMode;
+  /** Host directory the bwrap driver keeps its mounts and sockets in. */
+  runtimeDir: string | undefined;
+}
+
+export class SettingsError extends Error {
+  override readonly name = 'SettingsError';
+}
+
+function port(name: string, value: string | undefined, fallback: number): number {
+  if (value === undefined || value === '') return fallback;
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0 || n > 65535)
+    throw new SettingsError(`${name} must be a port number, got ${JSON.stringify(value)}`);
+  return n;
+}
+
+function oneOf<T extends string>(
+  name: string,
+  value: string | undefined,
+  allowed: readonly T[],
+): T | undefined {
+  if (value === undefined || value === '') return undefined;
+  if ((allowed as readonly string[]).includes(value)) return value as T;
+  throw new SettingsError(`${name} must be one of ${allowed.join(', ')}, got ${JSON.stringify(value)}`);
+}
+
+/** `scheme://host[:port]` with nothing after it, as browsers send it in Origin. */
+function origin(name: string, value: string | undefined): string | undefined {
+  if (value === undefined || value === '') return undefined;
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    throw new SettingsError(
+      `${name} must be an origin such as https://lab.example.org, got ${JSON.stringify(value)}`,
+    );
+  }
+  if (
+    (url.protocol !== 'http:' && url.protocol !== 'https:') ||
+    url.pathname.length > 1 ||
+    url.search ||
+    url.hash
+  )
+    throw new SettingsError(
+      `${name} must be an origin (scheme://host[:port], no path), got ${JSON.stringify(value)}`,
+    );
+  return url.origin;
+}
+
+export function readSettings(env: NodeJS.ProcessEnv = process.env): Settings {
+  return {
+    dataDir: path.resolve(env.TRUSTLAB_DATA_DIR || 'data'),
+    hubPort: port('TRUSTLAB_HUB_PORT', env.TRUSTLAB_HUB_PORT, 4443),
+    // Loopback unless an operator says otherwise: attendees reach a hosted
+    // hub through their sandbox's channel, never directly.
+    hubHost: env.TRUSTLAB_HUB_HOST || '127.0.0.1',
+    hubHostnames: (env.TRUSTLAB_HUB_HOSTNAMES ?? '').split(',').filter(Boolean),
+    webPort: port('PORT', env.PORT, 3000),
+    // Loopback too: a self-paced learner's lab is theirs alone; a workshop
+    // server opens it deliberately (TRUSTLAB_HOST=0.0.0.0 and TRUSTLAB_PUBLIC_ORIGIN).
+    webHost: env.TRUSTLAB_HOST || '127.0.0.1',
+    publicOrigin: origin('TRUSTLAB_PUBLIC_ORIGIN', env.TRUSTLAB_PUBLIC_ORIGIN),
+    sandbox: oneOf('TRUSTLAB_SANDBOX', env.TRUSTLAB_SANDBOX, ['bwrap', 'local'] as const),
+    mode: oneOf('TRUSTLAB_MODE', env.TRUSTLAB_MODE, ['workshop', 'self-paced'] as const) ?? 'self-paced',
+    runtimeDir: env.TRUSTLAB_RUNTIME_DIR || undefined,
+  };
+}

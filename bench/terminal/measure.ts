@@ -4,21 +4,27 @@
  * driven by exactly the same code.
  */
 import { performance } from 'node:perf_hooks';
-import type { UsageReport } from './usage.js';
+import type { UsageReport, UsageRequest } from './usage.js';
 
 export interface TerminalConnection {
   /** Keystrokes or a command line, as a browser would send them. */
   send(text: string): void;
   /** Every chunk of terminal output, in order (the adapter acknowledges it if its protocol wants). */
   onOutput(listener: (chunk: Buffer) => void): void;
+  /** Settles once the server has closed the connection (after the shell exited, say). */
+  readonly closed: Promise<void>;
   close(): void;
 }
 
 export interface TerminalTarget {
   readonly name: string;
-  /** Connect, authenticate and attach a new session (resolves once the socket is usable). */
-  open(): Promise<TerminalConnection>;
-  usage(): Promise<UsageReport>;
+  /**
+   * Does what comes before the learner's page connects (TrustLab: the web
+   * app's ticket for `attendee`), untimed, and returns the connect step:
+   * connect, authenticate and attach (resolves once the socket is usable).
+   */
+  prepare(attendee: string): Promise<() => Promise<TerminalConnection>>;
+  usage(request?: Omit<UsageRequest, 'type'>): Promise<UsageReport>;
   stop(): Promise<void>;
 }
 
@@ -69,15 +75,35 @@ export class Transcript {
   }
 }
 
-/** Prompts end in `$ ` (TrustLab's friendly prompt and the reference's PS1 both do). */
-export const PROMPT = /\$ $/;
+/** Prompts end in `$ ` (TrustLab's friendly prompt and the reference's PS1 both do), or `# ` for root (`local` run as root). */
+export const PROMPT = /[$#] $/;
 
-export async function openToPrompt(target: TerminalTarget): Promise<{ transcript: Transcript; ms: number }> {
+/** Connect → first prompt for `attendee`: the time from connecting to the prompt on screen. */
+export async function openToPrompt(
+  target: TerminalTarget,
+  attendee: string,
+): Promise<{ transcript: Transcript; ms: number }> {
+  const connect = await target.prepare(attendee);
   const start = performance.now();
-  const connection = await target.open();
+  const connection = await connect();
   const transcript = new Transcript(connection);
   await transcript.waitFor(PROMPT);
   return { transcript, ms: performance.now() - start };
+}
+
+/** Ends the shell the way a learner does, and waits until the server has closed the connection. */
+export async function exitShell(transcript: Transcript, timeoutMs = 30_000): Promise<void> {
+  transcript.connection.send('exit\r');
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  await Promise.race([
+    transcript.connection.closed,
+    new Promise((_resolve, reject) => {
+      timer = setTimeout(
+        () => reject(new Error(`the connection stayed open ${timeoutMs} ms after exit`)),
+        timeoutMs,
+      );
+    }),
+  ]).finally(() => clearTimeout(timer));
 }
 
 /**

@@ -42,3 +42,6 @@ http.listen(0, '127.0.0.1', () => {
   process.send?.({ port: (http.address() as AddressInfo).port });
 });
 answerUsageRequests();
+// An orderly exit, so that a CPU profile (--cpu-prof) is written; and no orphan if the benchmark dies.
+process.once('SIGTERM', () => process.exit(0));
+process.once('disconnect', () => process.exit(0));

@@ -9,13 +9,21 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import WebSocket from 'ws';
 import type { TerminalConnection, TerminalTarget } from './measure.js';
-import type { UsageReport } from './usage.js';
+import type { UsageReport, UsageRequest } from './usage.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 
 export function forkServer(script: string, env: NodeJS.ProcessEnv = {}): ChildProcess {
+  const profileDir = process.env.BENCH_CPU_PROF;
   return fork(path.join(here, script), [], {
-    execArgv: ['--import', 'tsx', '--expose-gc'],
+    execArgv: [
+      '--import',
+      'tsx',
+      '--expose-gc',
+      ...(profileDir ? ['--cpu-prof', '--cpu-prof-dir', profileDir] : []),
+      // Any other flags for both servers (say --trace-gc), space-separated.
+      ...(process.env.BENCH_SERVER_FLAGS?.split(' ').filter(Boolean) ?? []),
+    ],
     env: { ...process.env, ...env },
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   });
@@ -35,18 +43,22 @@ export function nextMessage<T>(child: ChildProcess, accept: (message: unknown) =
   });
 }
 
-export function requestUsage(child: ChildProcess): Promise<UsageReport> {
+export function requestUsage(
+  child: ChildProcess,
+  request: Omit<UsageRequest, 'type'> = {},
+): Promise<UsageReport> {
   const answer = nextMessage(child, (m): m is UsageReport => (m as { type?: string })?.type === 'usage');
-  child.send({ type: 'usage' });
+  child.send({ type: 'usage', ...request } satisfies UsageRequest);
   return answer;
 }
 
-export function stopChild(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null) return Promise.resolve();
+/** SIGTERM, then SIGKILL after `graceMs` (a server tearing down hundreds of sandboxes needs a while). */
+export function stopChild(child: ChildProcess, graceMs = 10_000): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
   return new Promise((resolve) => {
     child.once('exit', () => resolve());
     child.kill('SIGTERM');
-    setTimeout(() => child.kill('SIGKILL'), 10_000).unref();
+    setTimeout(() => child.kill('SIGKILL'), graceMs).unref();
   });
 }
 
@@ -58,8 +70,10 @@ export async function startReference(): Promise<TerminalTarget> {
   );
   return {
     name: 'reference (ws + node-pty)',
-    async open(): Promise<TerminalConnection> {
+    // No tickets, no homes: every connection is a new bash.
+    prepare: async () => async (): Promise<TerminalConnection> => {
       const ws = new WebSocket(`ws://127.0.0.1:${port}/`);
+      const closed = new Promise<void>((resolve) => ws.once('close', () => resolve()));
       await new Promise<void>((resolve, reject) => {
         ws.once('open', () => resolve());
         ws.once('error', reject);
@@ -67,10 +81,11 @@ export async function startReference(): Promise<TerminalTarget> {
       return {
         send: (text) => ws.send(Buffer.from(text, 'utf8')),
         onOutput: (listener) => ws.on('message', (data: Buffer) => listener(data)),
+        closed,
         close: () => ws.close(),
       };
     },
-    usage: () => requestUsage(child),
+    usage: (request) => requestUsage(child, request),
     stop: () => stopChild(child),
   };
 }

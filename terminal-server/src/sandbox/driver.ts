@@ -10,10 +10,11 @@
  * Order of calls for one session:
  *   1. `driver.create(spec)`: allocate the uid, mount the home, create the
  *      cgroup and the runtime directory. Nothing runs yet.
- *   2. The session binds its unix sockets (hub, events) inside
- *      `sandbox.runtimeDir` and gives them to `sandbox.owner` (chown, 0600).
- *   3. The session spawns `sandbox.command` in a pty, then calls
+ *   2. The session spawns `sandbox.command` in a pty, then calls
  *      `sandbox.onSpawn?.(pid)` with the host pid of the pty's child.
+ *   3. Meanwhile it binds its unix sockets (hub, events) inside
+ *      `sandbox.runtimeDir` and gives them to `sandbox.owner` (chown, 0600);
+ *      no input reaches the shell before they are ready.
  *   4. `sandbox.destroy()`: kill every process of the sandbox (the whole
  *      tree, not only the pty's child), remove its cgroup and unmount what
  *      `create` mounted. Idempotent; the home's content stays on disk.

@@ -2,14 +2,21 @@
  * The last `capacity` bytes of a session's output, numbered by absolute
  * offset since the shell started, for restoring a screen on reconnect.
  *
- * A byte ring: storage grows by doubling up to `capacity` (most sessions
- * print far less than the cap) and then wraps. Invariants:
+ * A byte ring: storage is allocated with the first output, grows by
+ * doubling up to `capacity` (most sessions print far less than the cap, an
+ * idle one little more than its prompt) and then wraps. Invariants:
  * - `end` counts every byte ever appended; `start` is the offset of the
  *   oldest byte kept, `end - start <= capacity`;
  * - `start` never falls inside a UTF-8 sequence: when trimming would cut one,
  *   the rest of that character is dropped too, so a replay always begins
  *   with a whole character (a terminal fed from `start` draws no U+FFFD).
  */
+
+/** Shared by every buffer that has not stored anything yet. */
+const EMPTY = new Uint8Array(0);
+
+/** The first allocation: a prompt and a few short answers. */
+const INITIAL_BYTES = 1024;
 
 export class ReplayBuffer {
   readonly capacity: number;
@@ -23,7 +30,7 @@ export class ReplayBuffer {
     if (!Number.isInteger(capacity) || capacity < 4)
       throw new RangeError('replay capacity must be an integer >= 4');
     this.capacity = capacity;
-    this.#storage = new Uint8Array(Math.min(capacity, 4096));
+    this.#storage = EMPTY;
   }
 
   /** Offset of the oldest byte kept. */
@@ -57,7 +64,7 @@ export class ReplayBuffer {
     }
     const needed = this.#length + bytes.byteLength;
     if (needed > this.#storage.byteLength && this.#storage.byteLength < this.capacity) {
-      this.#grow(Math.min(this.capacity, Math.max(needed, this.#storage.byteLength * 2)));
+      this.#grow(Math.min(this.capacity, Math.max(needed, this.#storage.byteLength * 2, INITIAL_BYTES)));
     }
     const size = this.#storage.byteLength;
     let trimmed = false;
@@ -84,6 +91,7 @@ export class ReplayBuffer {
     const skip = from - this.start;
     const count = this.#length - skip;
     const out = new Uint8Array(count);
+    if (count === 0) return out;
     const size = this.#storage.byteLength;
     const begin = (this.#head + skip) % size;
     const first = Math.min(count, size - begin);

@@ -225,7 +225,58 @@ describe('Session', () => {
     expect(pty.paused).toBe(false);
     await endOfTurn();
     expect(connection.output()).toBe('a'.repeat(200) + 'b'.repeat(200));
-    expect(connection.frames.filter((frame) => frame.type === 'output')).toHaveLength(1);
+    await session.end('ended');
+  });
+
+  it('gathers the chunks of one turn into one frame, in order', async () => {
+    const session = newSession();
+    const connection = new FakeConnection();
+    session.attach(connection, undefined);
+    await session.start();
+    const outputFrames = () => connection.frames.filter((frame) => frame.type === 'output');
+    const before = outputFrames().length;
+    // Chunks too long to go at once, then a short tail: all wait for the end of the turn.
+    ptys[0]!.emit('a'.repeat(1500));
+    ptys[0]!.emit('b'.repeat(1500));
+    ptys[0]!.emit('c');
+    expect(outputFrames()).toHaveLength(before);
+    await endOfTurn();
+    expect(outputFrames()).toHaveLength(before + 1);
+    expect(connection.output()).toBe(`${'a'.repeat(1500)}${'b'.repeat(1500)}c`);
+    await session.end('ended');
+  });
+
+  it('keeps gathering across turns while output streams, for a few milliseconds', async () => {
+    const session = newSession();
+    const connection = new FakeConnection();
+    session.attach(connection, undefined);
+    await session.start();
+    const outputFrames = () => connection.frames.filter((frame) => frame.type === 'output');
+    const before = outputFrames().length;
+    // A turn that read a full pty buffer: more is on its way.
+    ptys[0]!.emit('a'.repeat(4096));
+    await endOfTurn();
+    ptys[0]!.emit('b'.repeat(4096));
+    await endOfTurn();
+    expect(outputFrames()).toHaveLength(before);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    expect(outputFrames()).toHaveLength(before + 1);
+    expect(connection.output()).toBe(`${'a'.repeat(4096)}${'b'.repeat(4096)}`);
+    await session.end('ended');
+  });
+
+  it('sends a short chunk at once when nothing is gathered and the socket is idle, not otherwise', async () => {
+    const session = newSession();
+    const connection = new FakeConnection();
+    session.attach(connection, undefined);
+    await session.start();
+    ptys[0]!.emit('e');
+    expect(connection.output()).toBe('e'); // an echo does not wait for the end of the turn
+    connection.bufferedAmount = 100;
+    ptys[0]!.emit('f');
+    expect(connection.output()).toBe('e'); // behind a backlog it is gathered
+    await endOfTurn();
+    expect(connection.output()).toBe('ef');
     await session.end('ended');
   });
 
@@ -296,13 +347,16 @@ describe('Session', () => {
     const first = new FakeConnection();
     session.attach(first, undefined);
     await session.start();
-    ptys[0]!.emit('read in this turn');
+    // Behind a backlog, output is gathered for the end of the turn rather than sent at once.
+    first.bufferedAmount = 100;
+    const gathered = 'read in this turn';
+    ptys[0]!.emit(gathered);
     const second = new FakeConnection();
     session.attach(second, undefined);
     ptys[0]!.emit(', and after');
     await endOfTurn();
     expect(first.output()).toBe('');
-    expect(second.output()).toBe('read in this turn, and after');
+    expect(second.output()).toBe(`${gathered}, and after`);
     await session.end('ended');
   });
 

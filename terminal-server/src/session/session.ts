@@ -111,6 +111,19 @@ export interface SessionInfo {
   readonly pendingInputBytes: number;
 }
 
+/**
+ * Output chunks up to this size go out at once when nothing is gathered or
+ * waiting (see #onOutput): keystroke echoes, prompts, short answers. A pty
+ * under a flood yields full reads of about 4 KiB, which are gathered.
+ */
+const IMMEDIATE_OUTPUT_BYTES = 1024;
+
+/** A turn that gathered this much read a full pty buffer: the program is streaming output. */
+const STREAMING_TURN_BYTES = 4000;
+
+/** How long a streaming frame may gather before it is sent (if it has not reached 64 KiB). */
+const STREAM_GATHER_MS = 4;
+
 /** Unix socket paths are limited to 108 bytes on Linux and 104 on macOS, terminator included. */
 const MAX_SOCKET_PATH_BYTES = 103;
 
@@ -144,6 +157,8 @@ export class Session {
   #unsent: Uint8Array[] = [];
   #unsentBytes = 0;
   #flushScheduled: ReturnType<typeof setImmediate> | undefined;
+  /** While output streams: the deadline for the frame being gathered (see #endOfTurn). */
+  #streamTimer: ReturnType<typeof setTimeout> | undefined;
   #ended: Promise<void> | undefined;
   #started: Promise<void> | undefined;
   #endReason: EndReason | undefined;
@@ -230,35 +245,12 @@ export class Session {
       if (this.#ended) return void (await this.#teardown());
 
       const eventsPath = socketPath(sandbox.runtimeDir, RUNTIME_SOCKETS.events);
-      this.#events = await listenEventsSocket({
-        path: eventsPath,
-        owner: sandbox.owner,
-        sessionId: this.id,
-        attendee: this.attendee,
-        maxLineBytes: limits.eventLineMaxBytes,
-        maxConnections: limits.eventConnections,
-        connectionTimeoutMs: limits.eventConnectionTimeoutMs,
-        onEvent: this.#options.onClientEvent,
-        onRejected: (reason, detail) => this.#options.onEventRejected(this, reason, detail),
-      });
-      if (this.#ended) return void (await this.#teardown());
+      const hubPath =
+        hubSocketProvider === undefined ? undefined : socketPath(sandbox.runtimeDir, RUNTIME_SOCKETS.hub);
 
-      if (hubSocketProvider !== undefined) {
-        const hubPath = socketPath(sandbox.runtimeDir, RUNTIME_SOCKETS.hub);
-        try {
-          this.#hub = await hubSocketProvider.open(this.id, hubPath, sandbox.owner);
-        } catch (cause) {
-          throw new SandboxError(
-            'SOCKET_FAILED',
-            `the hub socket for session ${this.id} could not be opened`,
-            {
-              cause,
-            },
-          );
-        }
-        if (this.#ended) return void (await this.#teardown());
-      }
-
+      // The shell starts while the sockets are bound: its start is by far the longer wait. No
+      // input reaches it until they are ready (the sink is set below), so no command of the
+      // learner runs without them; the shell's own start-up uses neither.
       const pty = this.#options.spawnPty(sandbox.command, { cols: this.#cols, rows: this.#rows });
       this.#pty = pty;
       sandbox.onSpawn?.(pty.pid);
@@ -268,6 +260,32 @@ export class Session {
         void this.end('exited');
       });
       if (this.#flow.paused) pty.pause();
+
+      const [events, hub] = await Promise.allSettled([
+        listenEventsSocket({
+          path: eventsPath,
+          owner: sandbox.owner,
+          sessionId: this.id,
+          attendee: this.attendee,
+          maxLineBytes: limits.eventLineMaxBytes,
+          maxConnections: limits.eventConnections,
+          connectionTimeoutMs: limits.eventConnectionTimeoutMs,
+          onEvent: this.#options.onClientEvent,
+          onRejected: (reason, detail) => this.#options.onEventRejected(this, reason, detail),
+        }),
+        hubPath === undefined ? undefined : hubSocketProvider!.open(this.id, hubPath, sandbox.owner),
+      ]);
+      // Kept before anything is thrown, so that teardown closes whatever did open.
+      if (events.status === 'fulfilled') this.#events = events.value;
+      if (hub.status === 'fulfilled') this.#hub = hub.value;
+      if (events.status === 'rejected') throw events.reason;
+      if (hub.status === 'rejected') {
+        throw new SandboxError('SOCKET_FAILED', `the hub socket for session ${this.id} could not be opened`, {
+          cause: hub.reason,
+        });
+      }
+      if (this.#ended) return void (await this.#teardown());
+
       this.#state = 'running';
       this.#input.setSink(pty);
       this.#connection?.send(encodeStatus(STATUS.ready, 'the shell is running'));
@@ -406,22 +424,51 @@ export class Session {
   }
 
   /**
-   * libuv reads a pty in chunks of a few KiB, many per event loop turn
-   * under load; sending each as its own message costs a write(2) and a
-   * frame header apiece. Chunks are therefore gathered until the end of
-   * the turn (setImmediate: no timer, so an echo is not delayed) and sent
-   * in messages of up to 64 KiB.
+   * Output goes out in as few frames as it can without a delay anyone sees. libuv
+   * reads a pty once per event loop turn, at most about 4 KiB (the
+   * kernel's line discipline buffer), and each frame costs a write(2), a
+   * frame header and, at the client, a message to decode and acknowledge.
+   *
+   * - A short chunk that finds nothing gathered and nothing waiting in the
+   *   socket goes at once: the program has paused (an echo, a prompt), and
+   *   waiting for the end of the turn would make it wait for every other
+   *   I/O callback of that turn, a neighbour's flood included.
+   * - Otherwise chunks are gathered until the end of the turn (setImmediate).
+   * - If a turn gathered a full read or more, output is streaming (`cat`
+   *   of a big file, a build log): the frame keeps gathering across turns
+   *   for up to STREAM_GATHER_MS or 64 KiB, which cuts frames, system calls
+   *   and acknowledgements by an order of magnitude at the cost of a few
+   *   milliseconds no one can see in a stream.
    */
   #onOutput(data: Uint8Array): void {
     if (this.#ended) return;
     this.#replay.append(data);
-    if (this.#connection !== undefined) {
-      this.#unsent.push(data);
-      this.#unsentBytes += data.byteLength;
-      if (this.#unsentBytes >= LIMITS.maxOutputBytes) this.#sendOutput();
-      else this.#flushScheduled ??= setImmediate(() => this.#sendOutput());
+    const connection = this.#connection;
+    if (connection !== undefined) {
+      if (
+        this.#unsentBytes === 0 &&
+        data.byteLength <= IMMEDIATE_OUTPUT_BYTES &&
+        connection.bufferedAmount === 0
+      ) {
+        this.#sendFrames(connection, [data], data.byteLength);
+      } else {
+        this.#unsent.push(data);
+        this.#unsentBytes += data.byteLength;
+        if (this.#unsentBytes >= LIMITS.maxOutputBytes) this.#sendOutput();
+        else this.#flushScheduled ??= setImmediate(() => this.#endOfTurn());
+      }
     }
     this.#updateFlow();
+  }
+
+  #endOfTurn(): void {
+    this.#flushScheduled = undefined;
+    if (this.#streamTimer !== undefined) return; // The stream's deadline sends it.
+    if (this.#unsentBytes >= STREAMING_TURN_BYTES) {
+      this.#streamTimer = setTimeout(() => this.#sendOutput(), STREAM_GATHER_MS);
+      return;
+    }
+    this.#sendOutput();
   }
 
   #sendOutput(): void {
@@ -430,8 +477,12 @@ export class Session {
     const total = this.#unsentBytes;
     this.#dropUnsent();
     if (connection === undefined || total === 0) return;
+    this.#sendFrames(connection, chunks, total);
+  }
+
+  /** OUTPUT frames (type byte, then the bytes) assembled straight from the chunks: one copy. */
+  #sendFrames(connection: SessionConnection, chunks: readonly Uint8Array[], total: number): void {
     const written = () => this.#updateFlow();
-    // OUTPUT frames (type byte, then the bytes) assembled straight from the chunks: one copy.
     let chunk = 0;
     let offset = 0;
     for (let left = total; left > 0;) {
@@ -457,6 +508,8 @@ export class Session {
   #dropUnsent(): void {
     if (this.#flushScheduled !== undefined) clearImmediate(this.#flushScheduled);
     this.#flushScheduled = undefined;
+    if (this.#streamTimer !== undefined) clearTimeout(this.#streamTimer);
+    this.#streamTimer = undefined;
     this.#unsent = [];
     this.#unsentBytes = 0;
   }

@@ -70,6 +70,13 @@ export interface BwrapSandbox extends Sandbox {
   readonly tmpDir: string;
   /** `<runtimeRoot>/sessions/<sessionId>`. */
   readonly sessionDir: string;
+  /**
+   * Milliseconds each step of `create` took: `prepare` (the runtime root,
+   * once per driver), then `uid`, `home`, `sessionDir` and `cgroup`, which
+   * run side by side, then `command`; `total` is the whole call. For
+   * benchmarks and operators asking where a slow start went.
+   */
+  readonly timings: Readonly<Record<string, number>>;
 }
 
 export interface BwrapDriver extends SandboxDriver {
@@ -116,11 +123,35 @@ interface LiveSession {
   readonly homeKey: string;
   sandbox?: BwrapSandbox;
   teardown?: Promise<void>;
+  /** Set once teardown has released the home, so that a retried teardown does not release it twice. */
+  homeReleased?: boolean;
+}
+
+/** Runs steps while recording how long each took. */
+class StepTimes {
+  readonly times: Record<string, number> = {};
+  readonly #started = performance.now();
+
+  async time<T>(step: string, work: () => Promise<T>): Promise<T> {
+    const started = performance.now();
+    try {
+      return await work();
+    } finally {
+      this.times[step] = performance.now() - started;
+    }
+  }
+
+  done(): Record<string, number> {
+    this.times.total = performance.now() - this.#started;
+    return this.times;
+  }
 }
 
 class Driver implements BwrapDriver {
   readonly info: BwrapDriver['info'];
   private readonly live = new Map<string, LiveSession>();
+  /** Sessions of `live` per home (from the start of `create` to the end of teardown). */
+  private readonly liveHomes = new Map<string, number>();
   private readonly uids: UidPool;
   private readonly homes: HomeStore;
   private ready: Promise<{ entries: Record<string, string> }> | undefined;
@@ -145,20 +176,52 @@ class Driver implements BwrapDriver {
       mountRoot: this.path('homes'),
       sizeBytes: config.limits.homeBytes,
       inodes: config.limits.homeInodes,
+      spareImages: config.spareHomeImages,
       programs: programs,
     });
+  }
+
+  private track(sessionId: string, session: LiveSession): void {
+    this.live.set(sessionId, session);
+    this.liveHomes.set(session.homeKey, (this.liveHomes.get(session.homeKey) ?? 0) + 1);
+  }
+
+  private untrack(sessionId: string): void {
+    const session = this.live.get(sessionId);
+    if (session === undefined) return;
+    this.live.delete(sessionId);
+    const count = (this.liveHomes.get(session.homeKey) ?? 1) - 1;
+    if (count > 0) this.liveHomes.set(session.homeKey, count);
+    else this.liveHomes.delete(session.homeKey);
+  }
+
+  /** Whether a session of this driver other than `sessionId` uses the home (its uid is then taken). */
+  private homeInUse(homeKey: string, sessionId: string): boolean {
+    const count = this.liveHomes.get(homeKey) ?? 0;
+    return count > (this.live.get(sessionId)?.homeKey === homeKey ? 1 : 0);
   }
 
   private path(...parts: string[]): string {
     return path.join(this.config.runtimeRoot, ...parts);
   }
 
+  /** The session cgroups' parent inside each hierarchy (see `cgroup.parent` in config.ts). */
+  private get cgroupParent(): string {
+    return this.config.cgroup.parent ?? this.config.cgroup.prefix.replace(/-+$/, '');
+  }
+
   private cgroupFor(sessionId: string): SessionCgroup {
-    return new SessionCgroup(
-      this.cgroups,
-      this.config.cgroup.parent,
-      `${this.config.cgroup.prefix}${sessionId}`,
-    );
+    return new SessionCgroup(this.cgroups, this.cgroupParent, `${this.config.cgroup.prefix}${sessionId}`);
+  }
+
+  /** Removes the default parent cgroup once no session is left in it (another driver's may be). */
+  private async removeCgroupParent(): Promise<void> {
+    if (this.config.cgroup.parent !== undefined) return;
+    for (const mount of new Set(Object.values(this.cgroups.mounts))) {
+      await rmdir(path.join(mount, this.cgroupParent)).catch((error: NodeJS.ErrnoException) => {
+        if (!['ENOENT', 'EBUSY', 'ENOTEMPTY'].includes(error.code ?? '')) throw error;
+      });
+    }
   }
 
   /** Takes the runtime root, clears what a crashed run left, writes the shared files. */
@@ -185,6 +248,7 @@ class Driver implements BwrapDriver {
       await writeFile(this.path('seccomp.bpf'), encodeFilter(buildDenyFilter(this.arch)), { mode: 0o600 });
       await chmod(this.path('seccomp.bpf'), 0o600);
       await writeLabDir(this.path('lab'), { user: this.config.user, entries });
+      await this.homes.prepareSpares();
       return { entries };
     })();
     // A failed start may be retried by the next create().
@@ -218,19 +282,23 @@ class Driver implements BwrapDriver {
 
   /** Sessions and mounts left by a driver that did not close (a crash): kill, unmount, remove. */
   private async clearLeftovers(): Promise<void> {
+    // A few at a time: after a crash with hundreds of sessions, one by one would hold the
+    // first attendee back for minutes.
     const sessions = await readdir(this.path('sessions')).catch(() => [] as string[]);
-    for (const sessionId of sessions) {
-      if (!SANDBOX_ID_PATTERN.test(sessionId)) continue;
-      const cgroup = this.cgroupFor(sessionId);
-      await cgroup.killAll();
-      await cgroup.remove();
-      await this.removeSessionDir(this.path('sessions', sessionId));
-    }
+    await inBatches(
+      sessions.filter((sessionId) => SANDBOX_ID_PATTERN.test(sessionId)),
+      async (sessionId) => {
+        const cgroup = this.cgroupFor(sessionId);
+        await cgroup.killAll();
+        await cgroup.remove();
+        await this.removeSessionDir(this.path('sessions', sessionId));
+      },
+    );
     const homes = await readdir(this.path('homes')).catch(() => [] as string[]);
-    for (const homeKey of homes) {
+    await inBatches(homes, async (homeKey) => {
       await unmountAll(this.path('homes', homeKey), this.programs.umount);
       await rmdir(this.path('homes', homeKey)).catch(() => undefined);
-    }
+    });
   }
 
   async create(spec: SandboxSpec): Promise<BwrapSandbox> {
@@ -251,84 +319,124 @@ class Driver implements BwrapDriver {
       throw new BwrapDriverError('SESSION_EXISTS', `session ${spec.sessionId} already has a sandbox`);
     }
     const session: LiveSession = { homeKey: spec.homeKey };
-    this.live.set(spec.sessionId, session);
+    this.track(spec.sessionId, session);
+    const steps = new StepTimes();
     const undo: Array<() => Promise<void>> = [];
     try {
-      await this.prepare();
-      const uid = await this.uids.acquire(spec.homeKey, (key) => this.homes.isAttached(key));
-      const owner = { uid, gid: uid };
-      const homeDir = await this.homes.attach(spec.homeKey, owner);
-      undo.push(() => this.homes.detach(spec.homeKey));
-
+      await steps.time('prepare', () => this.prepare());
       const sessionDir = this.path('sessions', spec.sessionId);
-      undo.push(() => this.removeSessionDir(sessionDir));
-      const stale = this.cgroupFor(spec.sessionId);
-      if (stale.exists()) {
-        await stale.killAll();
-        await stale.remove();
-      }
-      await this.removeSessionDir(sessionDir);
-      await this.makeSessionDir(sessionDir, owner, spec);
-
       const cgroup = this.cgroupFor(spec.sessionId);
+      // The uid, the home, the session directory and the cgroup do not wait for one another
+      // (each is mostly a system program or a kernel round trip): only what needs the uid
+      // (chown, the tmpfs owner) waits for it. Every step settles before anything is undone.
+      const uid = steps.time('uid', () =>
+        this.uids.acquire(spec.homeKey, (key) => this.homeInUse(key, spec.sessionId)),
+      );
+      const owner = uid.then((id): SandboxOwner => ({ uid: id, gid: id }));
+      // Its failure is reported through `uid` below; the steps waiting on it fail with it.
+      owner.catch(() => undefined);
       undo.push(async () => {
         await cgroup.killAll();
         await cgroup.remove();
       });
-      await cgroup.create(this.config.limits);
+      undo.push(() => this.removeSessionDir(sessionDir));
+      const [uidResult, homeResult, ...others] = await Promise.allSettled([
+        uid,
+        steps.time('home', async () => {
+          const dir = await this.homes.attach(spec.homeKey, owner);
+          undo.push(() => this.homes.detach(spec.homeKey));
+          return dir;
+        }),
+        steps.time('sessionDir', () => this.makeSessionDir(sessionDir, owner, spec)),
+        steps.time('cgroup', async () => {
+          // A leftover of the same name (ids are random: only after a crash) goes first.
+          if (cgroup.exists()) {
+            await cgroup.killAll();
+            await cgroup.remove();
+          }
+          await cgroup.create(this.config.limits);
+        }),
+      ]);
+      for (const result of [uidResult, homeResult, ...others]) {
+        if (result.status === 'rejected') throw result.reason;
+      }
+      const hostUid = (uidResult as PromiseFulfilledResult<number>).value;
+      const homeDir = (homeResult as PromiseFulfilledResult<string>).value;
 
-      const command = await this.commandFor(spec, env, { uid, sessionDir, homeDir, cgroup });
+      const command = await steps.time('command', () =>
+        this.commandFor(spec, env, { uid: hostUid, sessionDir, homeDir, cgroup }),
+      );
       const sandbox: BwrapSandbox = {
         sessionId: spec.sessionId,
         homeKey: spec.homeKey,
         command,
         runtimeDir: path.join(sessionDir, 'run'),
         runtimeDirInside: INSIDE.runtimeDir,
-        owner,
+        owner: { uid: hostUid, gid: hostUid },
         homeDir,
         cgroup,
         tmpDir: path.join(sessionDir, 'tmp'),
         sessionDir,
+        timings: steps.done(),
         destroy: () => this.destroy(spec.sessionId),
       };
       session.sandbox = sandbox;
       return sandbox;
     } catch (error) {
       for (const step of undo.reverse()) await step().catch(() => undefined);
-      this.live.delete(spec.sessionId);
+      this.untrack(spec.sessionId);
       throw error;
     }
   }
 
-  private async makeSessionDir(dir: string, owner: SandboxOwner, spec: SandboxSpec): Promise<void> {
+  /**
+   * The session's directory (see the layout above). A leftover of the same
+   * name is cleared first; the parts that need the owner wait for it.
+   */
+  private async makeSessionDir(dir: string, owner: Promise<SandboxOwner>, spec: SandboxSpec): Promise<void> {
+    if (await pathExists(dir)) await this.removeSessionDir(dir);
     await mkdir(dir, { mode: 0o750 });
-    await chown(dir, 0, owner.gid);
-    await chmod(dir, 0o750);
-    await mkdir(path.join(dir, 'etc'), { mode: 0o755 });
-    await writeFile(path.join(dir, 'etc', 'hosts'), hostsFile(this.config.hostname, spec.env.TRUSTLAB_HUB), {
-      mode: 0o644,
-    });
-    if (spec.hubCaFile !== undefined) {
-      // A copy: the original sits under the data dir, which the attendee's uid cannot (and must not) reach.
-      await copyFile(spec.hubCaFile, path.join(dir, 'etc', 'hub-ca.crt'));
-      await chmod(path.join(dir, 'etc', 'hub-ca.crt'), 0o644);
-    }
+    const etc = path.join(dir, 'etc');
     const run = path.join(dir, 'run');
-    await mkdir(run, { mode: 0o750 });
-    await chown(run, 0, owner.gid);
-    await chmod(run, 0o750);
     const tmp = path.join(dir, 'tmp');
-    await mkdir(tmp, { mode: 0o700 });
-    // tmpfs(5): size and nr_inodes bound the attendee's /tmp (bwrap 0.8 has --size but no inode limit).
-    const { tmpBytes, tmpInodes } = this.config.limits;
-    await runProgram(this.programs.mount, [
-      '-t',
-      'tmpfs',
-      '-o',
-      `size=${tmpBytes},nr_inodes=${tmpInodes},mode=0700,uid=${owner.uid},gid=${owner.gid},nosuid,nodev`,
-      'tmpfs',
-      tmp,
+    const parts = await Promise.allSettled([
+      (async () => {
+        await mkdir(etc, { mode: 0o755 });
+        await writeFile(path.join(etc, 'hosts'), hostsFile(this.config.hostname, spec.env.TRUSTLAB_HUB), {
+          mode: 0o644,
+        });
+        if (spec.hubCaFile !== undefined) {
+          // A copy: the original sits under the data dir, which the attendee's uid cannot (and must not) reach.
+          await copyFile(spec.hubCaFile, path.join(etc, 'hub-ca.crt'));
+          await chmod(path.join(etc, 'hub-ca.crt'), 0o644);
+        }
+      })(),
+      (async () => {
+        await mkdir(tmp, { mode: 0o700 });
+        // tmpfs(5): size and nr_inodes bound the attendee's /tmp (bwrap 0.8 has --size but no inode limit).
+        // Mounted as root's and given to the attendee after: the mount need not wait for the uid.
+        const { tmpBytes, tmpInodes } = this.config.limits;
+        await runProgram(this.programs.mount, [
+          '-t',
+          'tmpfs',
+          '-o',
+          `size=${tmpBytes},nr_inodes=${tmpInodes},mode=0700,uid=0,gid=0,nosuid,nodev`,
+          'tmpfs',
+          tmp,
+        ]);
+        const { uid, gid } = await owner;
+        await chown(tmp, uid, gid);
+      })(),
+      (async () => {
+        await mkdir(run, { mode: 0o750 });
+        const { gid } = await owner;
+        for (const target of [dir, run]) {
+          await chown(target, 0, gid);
+          await chmod(target, 0o750);
+        }
+      })(),
     ]);
+    for (const part of parts) if (part.status === 'rejected') throw part.reason;
   }
 
   private async commandFor(
@@ -379,10 +487,18 @@ class Driver implements BwrapDriver {
     session.teardown ??= (async () => {
       // Processes first: nothing may hold the mounts, and nothing may fork while we look.
       await sandbox.cgroup.killAll();
-      await sandbox.cgroup.remove();
-      await this.removeSessionDir(sandbox.sessionDir);
-      await this.homes.detach(sandbox.homeKey);
-      this.live.delete(sessionId);
+      // Then the rest, side by side: none of it depends on another part.
+      const results = await Promise.allSettled([
+        sandbox.cgroup.remove(),
+        this.removeSessionDir(sandbox.sessionDir),
+        (async () => {
+          if (session.homeReleased) return;
+          await this.homes.detach(sandbox.homeKey);
+          session.homeReleased = true;
+        })(),
+      ]);
+      for (const result of results) if (result.status === 'rejected') throw result.reason;
+      this.untrack(sessionId);
     })();
     // A failed teardown can be tried again.
     session.teardown.catch(() => {
@@ -403,15 +519,20 @@ class Driver implements BwrapDriver {
   async close(): Promise<void> {
     this.closed = true;
     const failures: unknown[] = [];
-    for (const sessionId of [...this.live.keys()]) {
-      await this.destroy(sessionId).catch((error: unknown) => failures.push(error));
-    }
+    await Promise.all(
+      [...this.live.keys()].map((sessionId) =>
+        this.destroy(sessionId).catch((error: unknown) => failures.push(error)),
+      ),
+    );
+    await this.homes.close();
+    await this.uids.flush();
     if (failures.length > 0) {
       // The runtime root stays taken: what is left there still needs this driver (or a restart).
       throw new BwrapDriverError('TEARDOWN_FAILED', `${failures.length} sandbox(es) could not be torn down`, {
         cause: failures[0],
       });
     }
+    await this.removeCgroupParent();
     if (this.ownsRuntimeRoot) {
       await rm(this.path('lab'), { recursive: true, force: true });
       await rm(this.path('seccomp.bpf'), { force: true });
@@ -439,6 +560,27 @@ function validateSpec(spec: SandboxSpec): Record<string, string> {
     env[name] = value;
   }
   return env;
+}
+
+/** Runs `work` on every item, `size` at a time; rejects with the first failure once all have settled. */
+async function inBatches<T>(items: readonly T[], work: (item: T) => Promise<void>, size = 8): Promise<void> {
+  let failure: { error: unknown } | undefined;
+  for (let at = 0; at < items.length; at += size) {
+    for (const result of await Promise.allSettled(items.slice(at, at + size).map(work))) {
+      if (result.status === 'rejected') failure ??= { error: result.reason };
+    }
+  }
+  if (failure !== undefined) throw failure.error;
+}
+
+async function pathExists(file: string): Promise<boolean> {
+  try {
+    await stat(file);
+    return true;
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return false;
+    throw error;
+  }
 }
 
 function isAlive(pid: number): boolean {

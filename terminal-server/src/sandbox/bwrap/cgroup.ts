@@ -147,7 +147,8 @@ export class SessionCgroup {
 
   async create(limits: CgroupLimits): Promise<void> {
     if (this.layout.version === 'v2') await this.enableV2Controllers();
-    for (const dir of this.dirs) await mkdir(dir, { recursive: true });
+    // Each hierarchy on its own: these are kernel round trips, and a session's start waits for them.
+    await Promise.all(this.dirs.map((dir) => mkdir(dir, { recursive: true })));
     const quota = Math.max(1000, Math.round(limits.cpus * CPU_PERIOD_US));
     if (this.layout.version === 'v2') {
       const dir = this.dirs[0] as string;
@@ -159,16 +160,22 @@ export class SessionCgroup {
       await writeControl(path.join(dir, 'cpu.max'), `${quota} ${CPU_PERIOD_US}`);
       return;
     }
-    await writeControl(path.join(this.dir('pids') as string, 'pids.max'), String(limits.pids));
     const memory = this.dir('memory') as string;
-    await writeControl(path.join(memory, 'memory.limit_in_bytes'), String(limits.memoryBytes));
-    // cgroup-v1/memory.rst 2.4: memsw limits memory+swap and must be >= limit_in_bytes, so it
-    // is set second; equal to the memory limit it leaves no room for swap.
-    const memsw = path.join(memory, 'memory.memsw.limit_in_bytes');
-    if (existsSync(memsw)) await writeControl(memsw, String(limits.memoryBytes));
     const cpu = this.dir('cpu') as string;
-    await writeControl(path.join(cpu, 'cpu.cfs_period_us'), String(CPU_PERIOD_US));
-    await writeControl(path.join(cpu, 'cpu.cfs_quota_us'), String(quota));
+    await Promise.all([
+      writeControl(path.join(this.dir('pids') as string, 'pids.max'), String(limits.pids)),
+      (async () => {
+        await writeControl(path.join(memory, 'memory.limit_in_bytes'), String(limits.memoryBytes));
+        // cgroup-v1/memory.rst 2.4: memsw limits memory+swap and must be >= limit_in_bytes, so it
+        // is set second; equal to the memory limit it leaves no room for swap.
+        const memsw = path.join(memory, 'memory.memsw.limit_in_bytes');
+        if (existsSync(memsw)) await writeControl(memsw, String(limits.memoryBytes));
+      })(),
+      (async () => {
+        await writeControl(path.join(cpu, 'cpu.cfs_period_us'), String(CPU_PERIOD_US));
+        await writeControl(path.join(cpu, 'cpu.cfs_quota_us'), String(quota));
+      })(),
+    ]);
   }
 
   /**

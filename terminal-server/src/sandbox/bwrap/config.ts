@@ -110,22 +110,36 @@ export const bwrapConfigSchema = z
         tmpBytes: 128 * MiB,
         tmpInodes: 8192,
       }),
+    /**
+     * Blank home images made ahead, in the background, so that a new
+     * attendee's home is a rename rather than a mkfs.ext4 (the slowest step
+     * of their first prompt). Each costs the disk space of an empty file
+     * system (under 1 MiB for the default size). 0 makes every image on the spot.
+     */
+    spareHomeImages: z.number().int().min(0).max(64).default(2),
     cgroup: z
       .object({
         /** Where the cgroup filesystems are mounted. */
         root: plainAbsolutePath.default('/sys/fs/cgroup'),
-        /** Parent of the session cgroups inside each hierarchy ('' = the hierarchy's root). */
+        /**
+         * Parent of the session cgroups inside each hierarchy ('' = the hierarchy's root).
+         * By default a group of their own named after the prefix (`trustlab` for `trustlab-`),
+         * made as needed and removed when the driver closes: under CPU contention the kernel
+         * shares CPU between sibling groups by weight, so all sandboxes together then weigh
+         * as much as the rest of the host, the terminal server included. Side by side at the
+         * root, each busy sandbox would weigh as much as the server and everything else.
+         */
         parent: z
           .string()
           .regex(/^([a-z0-9._-]+(\/[a-z0-9._-]+)*)?$/)
-          .default(''),
+          .optional(),
         /** Session cgroups are named `<prefix><sessionId>`. */
         prefix: z
           .string()
           .regex(/^trustlab-[a-z0-9-]*$/)
           .default('trustlab-'),
       })
-      .default({ root: '/sys/fs/cgroup', parent: '', prefix: 'trustlab-' }),
+      .default({ root: '/sys/fs/cgroup', prefix: 'trustlab-' }),
     /** The directory of the client bundles: `<command>.mjs` (or .cjs, .js) and their chunks. */
     clientDir: absolutePath.default(defaultClientDir),
     /** Commands put on PATH inside, each running its bundle with the bound node. */

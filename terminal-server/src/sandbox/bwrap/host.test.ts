@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 
-import { mountsUnder, parseMountInfo } from './host.js';
+import { BwrapDriverError } from './errors.js';
+import { mountsUnder, parseMountInfo, processesByUid, runProgram, scanKernelFiles } from './host.js';
 
 const SAMPLE = [
   '22 1 0:21 / / rw,relatime shared:1 - ext4 /dev/vda rw',
@@ -35,5 +36,82 @@ describe('parseMountInfo', () => {
       '/run/tl/sessions/s1/tmp',
       '/run/tl/homes/alice',
     ]);
+  });
+});
+
+describe('process scan', () => {
+  it.runIf(process.platform === 'linux')(
+    'finds this process under its own uid, and a stranger under its uids',
+    async () => {
+      const uid = process.getuid!();
+      const found = await processesByUid(uid, uid);
+      expect(found.get(uid)).toContain(process.pid);
+      if (uid !== 0) return;
+      // A process whose real and effective uids differ counts for both (it is root's test: setpriv).
+      const { spawn } = await import('node:child_process');
+      const stranger = spawn('setpriv', ['--ruid=233201', '--euid=233202', '--', '/bin/sleep', '10'], {
+        stdio: 'ignore',
+      });
+      try {
+        const deadline = performance.now() + 5_000;
+        let uids = await processesByUid(233200, 233209);
+        while (uids.size < 2 && performance.now() < deadline) {
+          await new Promise((done) => setTimeout(done, 50));
+          uids = await processesByUid(233200, 233209);
+        }
+        expect(uids.get(233201)).toEqual([stranger.pid]);
+        expect(uids.get(233202)).toEqual([stranger.pid]);
+      } finally {
+        stranger.kill('SIGKILL');
+      }
+    },
+  );
+
+  it.runIf(process.platform === 'linux')(
+    'skips files that cannot be read and yields between slices',
+    async () => {
+      const seen: number[] = [];
+      await scanKernelFiles(
+        ['/proc/self/status', '/nonexistent/status', '/proc/self/status'],
+        64,
+        (index, bytes) => {
+          expect(bytes.byteLength).toBeLessThanOrEqual(64);
+          seen.push(index);
+        },
+      );
+      expect(seen).toEqual([0, 2]);
+    },
+  );
+});
+
+describe('runProgram', () => {
+  it.runIf(process.platform === 'linux')(
+    'runs programs off the event loop, side by side, with an empty environment',
+    async () => {
+      process.env.TRUSTLAB_HOST_TEST_SECRET = 'not for programs';
+      try {
+        const started = performance.now();
+        const [a, b] = await Promise.all([
+          runProgram('/bin/sh', ['-c', 'sleep 0.3; echo "a $TRUSTLAB_HOST_TEST_SECRET"']),
+          runProgram('/bin/sh', ['-c', 'sleep 0.3; echo b; echo warn >&2']),
+        ]);
+        expect(a.stdout).toBe('a \n');
+        expect(b).toEqual({ stdout: 'b\n', stderr: 'warn\n' });
+        expect(performance.now() - started).toBeLessThan(580);
+      } finally {
+        delete process.env.TRUSTLAB_HOST_TEST_SECRET;
+      }
+    },
+  );
+
+  it.runIf(process.platform === 'linux')('reports a failure with its stderr, and a deadline', async () => {
+    const failed = await runProgram('/bin/sh', ['-c', 'echo "no such thing" >&2; exit 3']).catch((e) => e);
+    expect(failed).toBeInstanceOf(BwrapDriverError);
+    expect(failed).toMatchObject({ code: 'COMMAND_FAILED' });
+    expect((failed as Error).message).toContain('no such thing');
+    const late = await runProgram('/bin/sleep', ['5'], { timeoutMs: 100 }).catch((e) => e);
+    expect(late).toMatchObject({ code: 'COMMAND_FAILED' });
+    // The worker survives both: the next program runs.
+    expect((await runProgram('/bin/echo', ['again'])).stdout).toBe('again\n');
   });
 });

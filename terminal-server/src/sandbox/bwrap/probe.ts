@@ -22,6 +22,8 @@ export interface HostPrograms {
   readonly umount: string;
   readonly mkfs: string;
   readonly losetup: string;
+  /** Optional (coreutils): background work runs at a low priority when it is there. */
+  readonly nice?: string;
 }
 
 export type ProbeResult =
@@ -84,7 +86,8 @@ export function probeBwrap(options: ProbeOptions = {}): ProbeResult {
       reason: `missing ${missing.join(', ')} (apt-get install ${packages.join(' ')})`,
     };
   }
-  const programs = found as unknown as HostPrograms;
+  const nice = findProgram('nice');
+  const programs = { ...(found as unknown as HostPrograms), ...(nice ? { nice } : {}) };
   const cgroups = detectCgroups(options.cgroupRoot ?? '/sys/fs/cgroup');
   if ('reason' in cgroups) return { available: false, reason: cgroups.reason };
   const uid = String(options.trialUid ?? 200000);

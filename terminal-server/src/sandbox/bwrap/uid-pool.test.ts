@@ -10,14 +10,19 @@ describe('UidPool', () => {
   let dir: string;
   let busy: Map<number, number[]>;
   let clock: number;
-  const pool = (first = 500000, last = 500002) =>
-    new UidPool({
+  /** Every pool made by a test: their saves are written behind and must be done before cleanup. */
+  let pools: UidPool[] = [];
+  const pool = (first = 500000, last = 500002) => {
+    const made = new UidPool({
       file: path.join(dir, 'homes', 'uids.json'),
       first,
       last,
       processesByUid: async () => busy,
       now: () => (clock += 1),
     });
+    pools.push(made);
+    return made;
+  };
   const nobodyLive = () => false;
 
   beforeEach(async () => {
@@ -26,6 +31,8 @@ describe('UidPool', () => {
     clock = 0;
   });
   afterEach(async () => {
+    await Promise.all(pools.map((made) => made.flush()));
+    pools = [];
     await rm(dir, { recursive: true, force: true });
   });
 
@@ -34,6 +41,7 @@ describe('UidPool', () => {
     expect(await first.acquire('alice', nobodyLive)).toBe(500000);
     expect(await first.acquire('bob', nobodyLive)).toBe(500001);
     expect(await first.acquire('alice', nobodyLive)).toBe(500000);
+    await first.flush();
     const restarted = pool();
     expect(await restarted.acquire('bob', nobodyLive)).toBe(500001);
     expect(await restarted.acquire('carol', nobodyLive)).toBe(500002);
@@ -46,6 +54,35 @@ describe('UidPool', () => {
     const uids = pool(500000, 500009);
     const got = await Promise.all(['a', 'b', 'c', 'd', 'e'].map((key) => uids.acquire(key, nobodyLive)));
     expect(new Set(got).size).toBe(5);
+  });
+
+  it('shares one process scan among requests made together, and scans again for a later one', async () => {
+    let scans = 0;
+    const uids = new UidPool({
+      file: path.join(dir, 'homes', 'uids.json'),
+      first: 500000,
+      last: 500009,
+      processesByUid: async () => {
+        scans += 1;
+        await new Promise((resolve) => setTimeout(resolve, 20));
+        return busy;
+      },
+    });
+    pools.push(uids);
+    await Promise.all(['a', 'b', 'c'].map((key) => uids.acquire(key, nobodyLive)));
+    expect(scans).toBe(1);
+    // A process that appeared since must be seen: a request made now gets a scan of its own.
+    busy.set(500003, [999]);
+    expect(await uids.acquire('d', nobodyLive)).toBe(500004);
+    expect(scans).toBe(2);
+  });
+
+  it('has written every assignment once flushed, for the next start to find', async () => {
+    const uids = pool(500000, 500009);
+    for (const key of ['a', 'b', 'c']) await uids.acquire(key, nobodyLive);
+    await uids.flush();
+    const saved = JSON.parse(await readFile(path.join(dir, 'homes', 'uids.json'), 'utf8'));
+    expect(Object.keys(saved.homes).sort()).toEqual(['a', 'b', 'c']);
   });
 
   it('skips uids that run processes it did not start, and refuses a home whose uid does', async () => {

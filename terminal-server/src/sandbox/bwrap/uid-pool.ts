@@ -12,7 +12,8 @@
  *   server sharing the pool by mistake, a leftover process) is not handed
  *   out: two attendees must never share a uid.
  */
-import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { randomBytes } from 'node:crypto';
+import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { z } from 'zod';
 
@@ -39,6 +40,11 @@ export interface UidPoolOptions {
 export class UidPool {
   private table: Table | undefined;
   private queue: Promise<unknown> = Promise.resolve();
+  private saving: Promise<unknown> = Promise.resolve();
+  /** Requests made so far, numbered in order. */
+  private requests = 0;
+  /** The latest scan of host processes, and how many requests had been made when it started. */
+  private scan: { readonly after: number; readonly result: Promise<Map<number, number[]>> } | undefined;
 
   constructor(private readonly options: UidPoolOptions) {}
 
@@ -48,12 +54,37 @@ export class UidPool {
    * neither reclaimed nor checked for foreign processes.
    */
   acquire(homeKey: string, isLive: (homeKey: string) => boolean): Promise<number> {
-    const run = this.queue.then(() => this.acquireNow(homeKey, isLive));
+    const request = ++this.requests;
+    const run = this.queue.then(() => this.acquireNow(homeKey, isLive, request));
     this.queue = run.catch(() => undefined);
     return run;
   }
 
-  private async acquireNow(homeKey: string, isLive: (homeKey: string) => boolean): Promise<number> {
+  /**
+   * Host processes by uid, from a scan that started after `request` was
+   * made. Requests queued together (many attendees connecting at once)
+   * share one scan instead of reading all of /proc once each.
+   */
+  private busyUids(request: number): Promise<Map<number, number[]>> {
+    if (this.scan === undefined || this.scan.after < request) {
+      const { first, last } = this.options;
+      this.scan = {
+        after: this.requests,
+        result: (this.options.processesByUid ?? processesByUid)(first, last),
+      };
+      const current = this.scan;
+      current.result.catch(() => {
+        if (this.scan === current) this.scan = undefined;
+      });
+    }
+    return this.scan.result;
+  }
+
+  private async acquireNow(
+    homeKey: string,
+    isLive: (homeKey: string) => boolean,
+    request: number,
+  ): Promise<number> {
     const table = await this.load();
     const { first, last } = this.options;
     const now = (this.options.now ?? Date.now)();
@@ -61,7 +92,7 @@ export class UidPool {
       const entry = table.homes[homeKey];
       if (entry) return entry.uid;
     }
-    const busy = await (this.options.processesByUid ?? processesByUid)(first, last);
+    const busy = await this.busyUids(request);
     const existing = table.homes[homeKey];
     if (existing && existing.uid >= first && existing.uid <= last) {
       const pids = busy.get(existing.uid);
@@ -73,7 +104,7 @@ export class UidPool {
         );
       }
       existing.lastUsed = now;
-      await this.save(table);
+      this.saveBehind(table);
       return existing.uid;
     }
     const taken = new Set(Object.values(table.homes).map((entry) => entry.uid));
@@ -101,8 +132,21 @@ export class UidPool {
       uid = oldest[1].uid;
     }
     table.homes[homeKey] = { uid, lastUsed: now };
-    await this.save(table);
+    this.saveBehind(table);
     return uid;
+  }
+
+  /**
+   * Saves without making the attendee wait: the write shares the thread
+   * pool with every other step of their sandbox's start and took tens of
+   * milliseconds on a busy host. Losing it to a crash is harmless: the
+   * uids of a lost assignment are handed out again, and a home whose uid
+   * changed is re-owned when it next mounts (home.ts), before anything runs
+   * in it. A failed save is retried by the next one, which writes the
+   * whole table; `flush` waits for them.
+   */
+  private saveBehind(table: Table): void {
+    this.save(table).catch(() => undefined);
   }
 
   private async load(): Promise<Table> {
@@ -129,10 +173,26 @@ export class UidPool {
     return this.table;
   }
 
-  private async save(table: Table): Promise<void> {
-    await mkdir(path.dirname(this.options.file), { recursive: true, mode: 0o700 });
-    const temporary = `${this.options.file}.${process.pid}.tmp`;
-    await writeFile(temporary, `${JSON.stringify(table, null, 2)}\n`, { mode: 0o600 });
-    await rename(temporary, this.options.file);
+  /** Waits until the table as it is now has been written. */
+  async flush(): Promise<void> {
+    await this.saving;
+  }
+
+  /** Writes the table as it is now, after any save still in progress (so the last one wins). */
+  private save(table: Table): Promise<void> {
+    const text = `${JSON.stringify(table, null, 2)}\n`;
+    const run = this.saving.then(async () => {
+      await mkdir(path.dirname(this.options.file), { recursive: true, mode: 0o700 });
+      const temporary = `${this.options.file}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
+      try {
+        await writeFile(temporary, text, { mode: 0o600 });
+        await rename(temporary, this.options.file);
+      } catch (error) {
+        await rm(temporary, { force: true });
+        throw error;
+      }
+    });
+    this.saving = run.catch(() => undefined);
+    return run;
   }
 }

@@ -181,7 +181,15 @@ describe('publish under SIGKILL', () => {
           }
         }
       })();
-      await new Promise((resolve) => setTimeout(resolve, 500 + Math.floor(Math.random() * 900)));
+      // Kill only once this round has published at least once (a slow machine
+      // can take a second per publish), then at a random point of a later one.
+      const before = signed;
+      const waitUntil = performance.now() + 20_000;
+      while (signed === before && performance.now() < waitUntil) {
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      }
+      expect(signed).toBeGreaterThan(before);
+      await new Promise((resolve) => setTimeout(resolve, Math.floor(Math.random() * 900)));
       stop = true;
       await kill(child);
       await loop;
@@ -195,5 +203,5 @@ describe('publish under SIGKILL', () => {
       await kill(restarted);
     }
     expect(signed).toBeGreaterThan(1);
-  });
+  }, 120_000);
 });

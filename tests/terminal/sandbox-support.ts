@@ -213,15 +213,19 @@ export class SandboxShell {
 
   async run(command: string, timeoutMs = 20_000): Promise<ShellResult> {
     this.counter += 1;
+    // A start marker as well as an end marker: the prompt of the previous
+    // command can arrive after that command's end marker, and must not be
+    // read as this command's output.
+    const begin = `@@BEGIN${this.counter}@@`;
     const marker = `@@DONE${this.counter}@@`;
     const start = this.buffer.length;
-    this.pty.write(`${command}; echo "@@DONE${this.counter}""@@$?"\r`);
+    this.pty.write(`echo "@@BEGIN${this.counter}""@@"; ${command}; echo "@@DONE${this.counter}""@@$?"\r`);
     const deadline = performance.now() + timeoutMs;
-    const pattern = new RegExp(`${marker}(\\d+)`);
+    const pattern = new RegExp(`${begin}\\r?\\n([\\s\\S]*?)${marker}(\\d+)`);
     for (;;) {
       const segment = this.buffer.slice(start);
       const match = pattern.exec(segment);
-      if (match) return { output: plainText(segment.slice(0, match.index)), code: Number(match[1]) };
+      if (match) return { output: plainText(match[1] ?? ''), code: Number(match[2]) };
       if (this.exitInfo)
         throw new Error(
           `the sandbox shell exited (${JSON.stringify(this.exitInfo)}) during: ${command}\n${segment}`,

@@ -5,7 +5,16 @@ import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
   {
-    ignores: ['node_modules/**', 'data/**', 'dist/**', '.next/**', 'test-results/**', 'playwright-report/**'],
+    ignores: [
+      'node_modules/**',
+      'data/**',
+      'dist/**',
+      '.next/**',
+      'app/.next/**',
+      'app/next-env.d.ts',
+      'test-results/**',
+      'playwright-report/**',
+    ],
   },
   js.configs.recommended,
   ...tseslint.configs.recommended,
@@ -15,6 +24,11 @@ export default tseslint.config(
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
       '@typescript-eslint/consistent-type-imports': 'error',
     },
+  },
+  {
+    // The site (app/, Next.js) runs its client components in the browser.
+    files: ['app/**/*.ts', 'app/**/*.tsx'],
+    languageOptions: { globals: { ...globals.browser, ...globals.node } },
   },
   {
     // trust-core's portable core may not reach into Node or the rest of the project.

@@ -36,7 +36,12 @@ export interface LabSessionOptions {
   attendee: { username: string };
   /** Tasks already passed in this session, as persisted by the caller. */
   passed?: Iterable<string>;
-  /** Quiet time after the last new fact before checks run (ms). */
+  /**
+   * Quiet time after the last new fact before checks run (ms). Short: the
+   * last fact of a command (its client event) comes as it exits, so this
+   * is most of the delay between a prompt returning and its tick (see
+   * bench/ticks.bench.ts); a push's burst of hub requests still coalesces.
+   */
   debounceMs?: number;
   /** Longest a steady stream of facts can hold checks back (ms). */
   maxDelayMs?: number;
@@ -109,7 +114,7 @@ export class LabSession extends EventEmitter<LabSessionEvents> {
     this.lab = options.lab;
     this.facts = options.facts;
     this.attendee = options.attendee;
-    this.debounceMs = options.debounceMs ?? 150;
+    this.debounceMs = options.debounceMs ?? 40;
     this.maxDelayMs = options.maxDelayMs ?? 1000;
     this.checkTimeoutMs = options.checkTimeoutMs ?? 10_000;
     const known = new Set(this.lab.tasks.map((task) => task.id));

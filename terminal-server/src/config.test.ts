@@ -82,7 +82,20 @@ describe('terminal server configuration', () => {
       ticketTtlMs: 30_000,
       reconnectGraceMs: 600_000,
       replayBufferBytes: 256 * 1024,
+      maxWatchers: 4,
+      watcherMaxLagBytes: 1024 * 1024,
     });
+    // A watcher's bound must hold at least a whole REPLAY and the frame after it.
+    expect(
+      codeOf(() =>
+        parseTerminalServerConfig({
+          ...base,
+          mode: 'workshop',
+          driver: isolated,
+          limits: { replayBufferBytes: 1024 * 1024 },
+        }),
+      ),
+    ).toBe('CONFIG_INVALID');
     expect(
       codeOf(() =>
         parseTerminalServerConfig({

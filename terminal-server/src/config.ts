@@ -55,6 +55,14 @@ export const limitsSchema = z
     eventLineMaxBytes: bytes(256, 1 * MiB, 4 * KiB),
     eventConnections: z.number().int().min(1).max(1000).default(8),
     eventConnectionTimeoutMs: ms(50, MINUTE, 5 * SECOND),
+    /** Watchers (instructors shadowing the attendee) one session takes at once; more are refused (4429). */
+    maxWatchers: z.number().int().min(0).max(64).default(4),
+    /**
+     * Output a watcher may have unacknowledged (or waiting in its socket)
+     * before it is dropped (4504). Watchers never pause the pty: this bound
+     * is what keeps a slow one from costing the server memory instead.
+     */
+    watcherMaxLagBytes: bytes(128 * KiB, 256 * MiB, 1 * MiB),
   })
   .refine((limits) => limits.flowLowWaterBytes < limits.flowHighWaterBytes, {
     message: 'flowLowWaterBytes must be below flowHighWaterBytes',
@@ -64,6 +72,11 @@ export const limitsSchema = z
   })
   .refine((limits) => limits.inputHighWaterBytes < limits.maxPendingInputBytes, {
     message: 'inputHighWaterBytes must be below maxPendingInputBytes',
+  })
+  // A new watcher's REPLAY (up to the whole buffer) counts as unacknowledged output, and the next
+  // OUTPUT frame can follow before its first ACK returns.
+  .refine((limits) => limits.watcherMaxLagBytes >= limits.replayBufferBytes + LIMITS.maxOutputBytes, {
+    message: 'watcherMaxLagBytes must be at least replayBufferBytes + 64 KiB',
   });
 
 /** Variable names a ticket or the config may set; the driver owns these. */

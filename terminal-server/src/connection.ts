@@ -1,25 +1,32 @@
 /**
  * One WebSocket connection, from upgrade to close: waits for HELLO (with a
- * deadline), redeems the ticket, attaches to the attendee's session, then
- * decodes and routes every message. Any violation closes this connection
- * only, with a STATUS naming the code and reason followed by the matching
- * close code; the session behind it, and every other connection, go on.
+ * deadline), redeems the ticket, attaches to the attendee's session (or,
+ * with a watch ticket, watches it), then decodes and routes every message.
+ * Any violation closes this connection only, with a STATUS naming the code
+ * and reason followed by the matching close code; the session behind it,
+ * and every other connection, go on.
+ *
+ * What a connection may do follows from its ticket's kind, which only the
+ * server knows (auth/tickets.ts); the frames are the same for both. The
+ * session decides what a watcher's INPUT, RESIZE and ACK mean.
  */
 import type { WebSocket } from 'ws';
 import type { TicketCheck, TicketGrant } from './auth/tickets.js';
 import { ProtocolError } from './errors.js';
-import { CLOSE, LIMITS } from './protocol/constants.js';
+import { CLOSE, LIMITS, WATCH_STATUS } from './protocol/constants.js';
 import { decodeClientFrame, encodeStatus, truncateUtf8, type ClientFrame } from './protocol/frames.js';
+import type { JoinOutcome } from './session/manager.js';
 import type { Session, SessionConnection } from './session/session.js';
 
 export interface ConnectionDeps {
   readonly helloTimeoutMs: number;
   readonly redeem: (ticket: Uint8Array) => TicketCheck;
+  /** Joins the session the grant allows: the attendee's own (made if needed), or one to watch. */
   readonly attach: (
     grant: TicketGrant,
     connection: SessionConnection,
     hello: Extract<ClientFrame, { type: 'hello' }>,
-  ) => Session | undefined;
+  ) => JoinOutcome;
   /** A refusal worth an operator's attention (authentication failures, violations). */
   readonly onRefused: (code: number, reason: string) => void;
   readonly onClosed: (connection: Connection) => void;
@@ -137,10 +144,23 @@ export class Connection implements SessionConnection {
       case 'hello':
         return this.#refuse(CLOSE.frameInvalid, 'HELLO was already received');
       case 'input':
-        if (!session.input(this, frame.data)) {
-          this.#refuse(CLOSE.inputOverflow, 'too much input is waiting for the shell');
+        switch (session.input(this, frame.data)) {
+          case 'overflow':
+            return this.#refuse(CLOSE.inputOverflow, 'too much input is waiting for the shell');
+          case 'refused':
+            // Not a fault: the connection stays, and is told why nothing happened. A watcher that
+            // sends INPUT without reading what comes back is not answered beyond one frame's worth
+            // of backlog, so its refusals cannot pile up in the server's memory.
+            if (this.bufferedAmount > LIMITS.maxOutputBytes) return;
+            return this.send(
+              encodeStatus(
+                WATCH_STATUS.inputRefused,
+                'a watcher cannot type in this terminal until the attendee allows it; nothing was sent',
+              ),
+            );
+          default:
+            return;
         }
-        return;
       case 'resize':
         return session.resize(this, frame.cols, frame.rows);
       case 'ack':
@@ -156,14 +176,9 @@ export class Connection implements SessionConnection {
     const check = this.#deps.redeem(hello.ticket);
     if (!check.ok) return this.#refuse(CLOSE.unauthorized, TICKET_REFUSALS[check.reason]);
     this.#state = 'attached';
-    const session = this.#deps.attach(check.grant, this, hello);
-    if (session === undefined) {
-      return this.#refuse(
-        CLOSE.tooManySessions,
-        'the server has no room for another terminal; try again later',
-      );
-    }
-    this.#session = session;
+    const joined = this.#deps.attach(check.grant, this, hello);
+    if ('refusal' in joined) return this.#refuse(joined.refusal.code, joined.refusal.reason);
+    this.#session = joined.session;
   }
 
   #onClose(): void {

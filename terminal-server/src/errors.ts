@@ -18,10 +18,18 @@ export type TerminalErrorCode =
   // tickets
   | 'TICKET_REQUEST_INVALID'
   | 'TOO_MANY_TICKETS'
+  // shadowing and resets (instructor actions)
+  | 'SESSION_NOT_FOUND'
+  | 'WATCHER_NOT_FOUND'
+  | 'ATTENDEE_NOT_CONNECTED'
+  | 'RESET_REQUEST_INVALID'
+  | 'RESET_UNSUPPORTED'
+  | 'RESET_FAILED'
   // sessions and sandboxes
   | 'SANDBOX_FAILED'
   | 'SOCKET_FAILED'
   | 'SOCKET_PATH_TOO_LONG'
+  | 'HOME_BUSY'
   // the wire protocol
   | 'FRAME_INVALID'
   | 'VERSION_UNSUPPORTED';

@@ -13,6 +13,9 @@
  *   const { ticket } = terminal.issueTicket({ attendee: 'alice' });   // hand it to the page
  *   terminal.on('clientEvent', (e) => …);              // docker/notary events from inside
  *   terminal.health();                                 // driver, session counts
+ *   terminal.issueWatchTicket('alice', { watcher: 'Ines' });  // an instructor watches, read only
+ *   terminal.grantControl('alice', { watcher: 'Ines' });      // once alice accepted in her page
+ *   await terminal.resetAttendee('alice', { home: 'fresh' }); // new shell, empty home
  *   await terminal.close();
  */
 export {
@@ -20,9 +23,12 @@ export {
   defaultHomeKey,
   TerminalServer,
   type ListeningTerminalServer,
+  type ResetOutcome,
+  type ResetRequest,
   type TerminalHealth,
   type TerminalServerEvents,
   type TicketRequest,
+  type WatchTicketRequest,
 } from './server.js';
 export type { TerminalLimits, TerminalLogger, TerminalServerConfig } from './config.js';
 export {
@@ -36,11 +42,19 @@ export {
 export type { IssuedTicket } from './auth/tickets.js';
 export type { ClientEvent, ClientEventFields, EventRejection } from './session/events-socket.js';
 export type { SessionCounts } from './session/manager.js';
-export type { EndReason, SessionInfo, SessionState } from './session/session.js';
+export type { EndReason, SessionInfo, SessionState, WatcherInfo } from './session/session.js';
 export type { PtyProcess, PtySpawner } from './session/pty.js';
 export { createLocalDriver, LOCAL_DRIVER_WARNING, type LocalDriverOptions } from './sandbox/local.js';
 export * from './sandbox/driver.js';
-export { CLOSE, FRAME, LIMITS, PROTOCOL_VERSION, STATUS } from './protocol/constants.js';
+export {
+  CLOSE,
+  FRAME,
+  LIMITS,
+  PROTOCOL_VERSION,
+  STATUS,
+  WATCH_CLOSE,
+  WATCH_STATUS,
+} from './protocol/constants.js';
 export * as frames from './protocol/frames.js';
 export {
   TerminalClient,

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { TerminalError } from './errors.js';
+import { SandboxError, TerminalError } from './errors.js';
 import type { SandboxDriver } from './sandbox/driver.js';
 import { createTerminalServer, defaultHomeKey } from './server.js';
 import { SANDBOX_ID_PATTERN } from './sandbox/driver.js';
@@ -50,6 +50,66 @@ describe('issueTicket', () => {
     expect(() => terminal.issueTicket({ attendee: 'alice' })).toThrow(
       expect.objectContaining({ code: 'SERVER_CLOSED' }),
     );
+  });
+});
+
+describe('instructor actions on an attendee without a terminal', () => {
+  it('issues no watch ticket, and refuses an invalid watcher label', async () => {
+    const terminal = server();
+    expect(() => terminal.issueWatchTicket('alice', { watcher: 'Ines' })).toThrow(
+      expect.objectContaining({ constructor: TerminalError, code: 'SESSION_NOT_FOUND' }),
+    );
+    for (const watcher of ['', 'Ines\u0007', 'x'.repeat(81)]) {
+      expect(() => terminal.issueWatchTicket('alice', { watcher })).toThrow(
+        expect.objectContaining({ code: 'TICKET_REQUEST_INVALID' }),
+      );
+    }
+    expect(terminal.health().outstandingTickets).toBe(0);
+    await terminal.close();
+  });
+
+  it('has no control to give or take', async () => {
+    const terminal = server();
+    expect(() => terminal.grantControl('alice', { watcher: 'Ines' })).toThrow(
+      expect.objectContaining({ code: 'SESSION_NOT_FOUND' }),
+    );
+    expect(terminal.revokeControl('alice')).toBe(0);
+    await terminal.close();
+  });
+
+  it('refuses a fresh home from a driver that cannot empty one, before ending anything', async () => {
+    const terminal = server();
+    await expect(terminal.resetAttendee('alice', { home: 'fresh' })).rejects.toMatchObject({
+      code: 'RESET_UNSUPPORTED',
+    });
+    await expect(terminal.resetAttendee('alice', { home: 'keep' })).resolves.toEqual({
+      sessionEnded: false,
+      home: 'kept',
+    });
+    await expect(terminal.resetAttendee('alice', { home: 'fresh', homeKey: '../etc' })).rejects.toMatchObject(
+      { code: 'RESET_REQUEST_INVALID' },
+    );
+    await terminal.close();
+  });
+
+  it('translates what the driver throws when it empties a home', async () => {
+    const busy = Object.assign(new Error('mounted'), { code: 'HOME_BUSY' });
+    const failing = [busy, new Error('disk on fire')];
+    const terminal = createTerminalServer({
+      mode: 'workshop',
+      driver: { ...driver, resetHome: () => Promise.reject(failing.shift()) },
+      allowedHosts: ['localhost:3000'],
+      allowedOrigins: ['http://localhost:3000'],
+    });
+    await expect(terminal.resetAttendee('alice', { home: 'fresh' })).rejects.toMatchObject({
+      constructor: SandboxError,
+      code: 'HOME_BUSY',
+      cause: busy,
+    });
+    await expect(terminal.resetAttendee('alice', { home: 'fresh' })).rejects.toMatchObject({
+      code: 'RESET_FAILED',
+    });
+    await terminal.close();
   });
 });
 

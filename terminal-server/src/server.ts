@@ -25,7 +25,7 @@ import {
   type TerminalServerConfig,
 } from './config.js';
 import { Connection } from './connection.js';
-import { ConfigError, TerminalError } from './errors.js';
+import { ConfigError, SandboxError, TerminalError } from './errors.js';
 import { CLOSE, MAX_CLIENT_MESSAGE_BYTES } from './protocol/constants.js';
 import { SANDBOX_ID_PATTERN, type SandboxDriverInfo } from './sandbox/driver.js';
 import type { ClientEvent, EventRejection } from './session/events-socket.js';
@@ -40,6 +40,30 @@ export interface TicketRequest {
   readonly homeKey?: string;
   /** Non-secret variables for the shell, if this ticket starts a new session. */
   readonly env?: Readonly<Record<string, string>>;
+}
+
+export interface WatchTicketRequest {
+  /**
+   * Who watches, as the attendee is shown it (STATUS 310 carries it): an
+   * instructor's name. 1-80 printable characters, at most 200 UTF-8 bytes.
+   */
+  readonly watcher: string;
+}
+
+export interface ResetRequest {
+  /** `fresh`: the next session starts in an empty home. `keep`: only the session ends. */
+  readonly home: 'fresh' | 'keep';
+  /**
+   * The home to empty, when the web app chose home keys itself in
+   * `issueTicket`; by default the live session's, else the attendee's default.
+   */
+  readonly homeKey?: string;
+}
+
+export interface ResetOutcome {
+  /** Whether a session was ended (false: the attendee had none). */
+  readonly sessionEnded: boolean;
+  readonly home: 'fresh' | 'kept';
 }
 
 export interface TerminalHealth {
@@ -64,15 +88,34 @@ export interface ListeningTerminalServer {
   readonly server: Server;
 }
 
+// Printable, no control characters: it shows up in logs and events.
+const attendeeSchema = z
+  .string()
+  .min(1)
+  .max(200)
+  .regex(/^[^\p{Cc}]+$/u);
+
 const ticketRequestSchema = z.object({
-  // Printable, no control characters: it shows up in logs and events.
-  attendee: z
-    .string()
-    .min(1)
-    .max(200)
-    .regex(/^[^\p{Cc}]+$/u),
+  attendee: attendeeSchema,
   homeKey: z.string().regex(SANDBOX_ID_PATTERN).optional(),
   env: envSchema,
+});
+
+const watchTicketRequestSchema = z.object({
+  attendee: attendeeSchema,
+  // It is a whole STATUS reason (at most 240 bytes) on the attendee's page.
+  watcher: z
+    .string()
+    .min(1)
+    .max(80)
+    .regex(/^[^\p{Cc}]+$/u)
+    .refine((label) => new TextEncoder().encode(label).byteLength <= 200, { message: 'at most 200 bytes' }),
+});
+
+const resetRequestSchema = z.object({
+  attendee: attendeeSchema,
+  home: z.enum(['fresh', 'keep']),
+  homeKey: z.string().regex(SANDBOX_ID_PATTERN).optional(),
 });
 
 const consoleLogger: TerminalLogger = {
@@ -171,10 +214,124 @@ export class TerminalServer extends EventEmitter<TerminalServerEvents> {
     }
     const { attendee, homeKey, env } = parsed.data;
     return this.#tickets.issue({
+      kind: 'attendee',
       attendee,
       homeKey: homeKey ?? defaultHomeKey(attendee),
       env: { ...this.config.sandboxEnv, ...env },
     });
+  }
+
+  /**
+   * For the web app, once it has authenticated an instructor: a ticket that
+   * watches the attendee's current session, read only (docs/terminal-protocol.md,
+   * "Watching"). Single-use and short-lived like any ticket; it cannot start
+   * a session, nor watch a later one of the same attendee. Throws
+   * SESSION_NOT_FOUND when the attendee has no live session.
+   */
+  issueWatchTicket(attendee: string, request: WatchTicketRequest): IssuedTicket {
+    if (this.#closing) throw new TerminalError('SERVER_CLOSED', 'the terminal server is shutting down');
+    const parsed = watchTicketRequestSchema.safeParse({ attendee, watcher: request?.watcher });
+    if (!parsed.success) {
+      throw new TerminalError('TICKET_REQUEST_INVALID', 'invalid watch ticket request', {
+        cause: parsed.error,
+        suggestion: 'attendee: 1-200 printable characters; watcher: 1-80 printable characters.',
+      });
+    }
+    const session = this.#sessions.get(parsed.data.attendee);
+    if (session === undefined) {
+      throw new TerminalError('SESSION_NOT_FOUND', 'this attendee has no terminal running to watch', {
+        suggestion: 'A terminal runs while the attendee has the lab page open; ask them to open it.',
+      });
+    }
+    return this.#tickets.issue({
+      kind: 'watch',
+      attendee: parsed.data.attendee,
+      sessionId: session.id,
+      watcher: parsed.data.watcher,
+    });
+  }
+
+  /**
+   * Lets the attendee's watchers labelled `watcher` type in their terminal.
+   * For the web app to call once the attendee has accepted, in their own
+   * page: the consent belongs to the attendee's connection open now, and
+   * ends with `revokeControl` or with that connection (a reload, a drop).
+   * Throws SESSION_NOT_FOUND, ATTENDEE_NOT_CONNECTED or WATCHER_NOT_FOUND.
+   */
+  grantControl(attendee: string, request: WatchTicketRequest): void {
+    const session = this.#sessions.get(attendee);
+    const outcome = session?.grantControl(request.watcher) ?? 'ended';
+    switch (outcome) {
+      case 'granted':
+        return;
+      case 'ended':
+        throw new TerminalError('SESSION_NOT_FOUND', 'this attendee has no terminal running');
+      case 'no-attendee':
+        throw new TerminalError('ATTENDEE_NOT_CONNECTED', 'the attendee has no page open on their terminal', {
+          suggestion: 'Control is given from the attendee’s open page; ask them to open it and accept again.',
+        });
+      case 'no-watcher':
+        throw new TerminalError(
+          'WATCHER_NOT_FOUND',
+          `no watcher "${request.watcher}" is watching this terminal`,
+          {
+            suggestion: 'Open the attendee’s terminal as a watcher first, then ask for control.',
+          },
+        );
+    }
+  }
+
+  /** Takes typing back from every watcher of the attendee's session; returns how many had it. */
+  revokeControl(attendee: string): number {
+    return this.#sessions.get(attendee)?.revokeControl() ?? 0;
+  }
+
+  /**
+   * An instructor's reset: ends the attendee's session (every process of its
+   * sandbox is killed, watchers included get 4410) and, with `home: 'fresh'`,
+   * empties their home. No session of the attendee or of that home starts
+   * until this is done; a page that reconnects meanwhile waits in "starting"
+   * and gets a new shell in the emptied home. RESET_REQUEST_INVALID and
+   * RESET_UNSUPPORTED are thrown before anything ends; HOME_BUSY and
+   * RESET_FAILED once the session has ended and the home could not be
+   * emptied (the next session then starts in it as it is).
+   */
+  async resetAttendee(attendee: string, request: ResetRequest): Promise<ResetOutcome> {
+    const parsed = resetRequestSchema.safeParse({ attendee, ...request });
+    if (!parsed.success) {
+      throw new TerminalError('RESET_REQUEST_INVALID', 'invalid reset request', {
+        cause: parsed.error,
+        suggestion: 'home: "fresh" or "keep"; homeKey: SANDBOX_ID_PATTERN.',
+      });
+    }
+    const { home } = parsed.data;
+    const live = this.#sessions.get(parsed.data.attendee);
+    const homeKey = parsed.data.homeKey ?? live?.homeKey ?? defaultHomeKey(parsed.data.attendee);
+    if (live !== undefined && live.homeKey !== homeKey) {
+      throw new TerminalError(
+        'RESET_REQUEST_INVALID',
+        `the attendee's terminal uses another home than "${homeKey}"; nothing was reset`,
+        { suggestion: 'Pass the homeKey the attendee’s tickets are issued with, or none.' },
+      );
+    }
+    const driver = this.config.driver;
+    if (home === 'fresh' && driver.resetHome === undefined) {
+      throw new TerminalError('RESET_UNSUPPORTED', `the "${driver.info.name}" driver cannot empty a home`, {
+        suggestion: 'A driver wrapper must forward resetHome to the driver it wraps.',
+      });
+    }
+    const wipe =
+      home === 'fresh'
+        ? async () => {
+            try {
+              await driver.resetHome!(homeKey);
+            } catch (cause) {
+              throw translateResetError(homeKey, cause);
+            }
+          }
+        : undefined;
+    const sessionEnded = await this.#sessions.reset(parsed.data.attendee, homeKey, wipe);
+    return { sessionEnded, home: home === 'fresh' ? 'fresh' : 'kept' };
   }
 
   /**
@@ -215,7 +372,10 @@ export class TerminalServer extends EventEmitter<TerminalServerEvents> {
       const connection = new Connection(ws, {
         helloTimeoutMs: this.config.limits.helloTimeoutMs,
         redeem: (ticket) => this.#tickets.redeem(ticket),
-        attach: (grant, conn, hello) => this.#sessions.attach(grant, conn, hello),
+        attach: (grant, conn, hello) =>
+          grant.kind === 'watch'
+            ? this.#sessions.watch(grant, conn, hello)
+            : this.#sessions.attach(grant, conn, hello),
         onRefused: (code, reason) => this.#logger.warn(`closed a connection (${code}): ${reason}`),
         onClosed: (closed) => this.#connections.delete(closed),
       });
@@ -310,6 +470,18 @@ export class TerminalServer extends EventEmitter<TerminalServerEvents> {
     for (const connection of this.#connections) if (connection.state === 'hello') pending++;
     return pending;
   }
+}
+
+/** The driver's own error family, translated at this edge. */
+function translateResetError(homeKey: string, cause: unknown): TerminalError {
+  if ((cause as { code?: unknown } | null)?.code === 'HOME_BUSY') {
+    if (cause instanceof TerminalError) return cause;
+    return new SandboxError('HOME_BUSY', `the home "${homeKey}" is in use by a sandbox`, { cause });
+  }
+  return new SandboxError('RESET_FAILED', `the home "${homeKey}" could not be emptied`, {
+    cause,
+    suggestion: 'The cause is chained to this error; try the reset again.',
+  });
 }
 
 function refuseUpgrade(socket: Duplex, status: number, message: string): true {

@@ -138,6 +138,22 @@ export class Screen {
     );
   }
 
+  /** Waits for a STATUS with `code` (and `reason`, if given) beyond the first `after` statuses. */
+  async waitForStatus(code: number, options: { reason?: string; after?: number; timeout?: number } = {}) {
+    const found = () =>
+      this.statuses
+        .slice(options.after ?? 0)
+        .some(
+          (status) =>
+            status.code === code && (options.reason === undefined || status.reason === options.reason),
+        );
+    await waitUntil(
+      found,
+      options.timeout ?? 15_000,
+      () => `no STATUS ${code}; received ${JSON.stringify(this.statuses)}`,
+    );
+  }
+
   async waitForClose(timeout = 15_000): Promise<CloseEvent> {
     await waitUntil(
       () => this.closeEvent !== undefined,
@@ -158,6 +174,24 @@ export async function openTerminal(
   screen.client = await TerminalClient.connect({
     url: harness.url,
     ticket: harness.server.issueTicket({ attendee }).ticket,
+    origin: ORIGIN,
+    ...screen.options(),
+    ...options,
+  });
+  return screen;
+}
+
+/** Issues a watch ticket for `attendee`'s session and connects a watcher that records into a new Screen. */
+export async function openWatcher(
+  harness: TestTerminalServer,
+  attendee: string,
+  watcher: string,
+  options: Partial<TerminalClientOptions> = {},
+): Promise<Screen> {
+  const screen = new Screen();
+  screen.client = await TerminalClient.connect({
+    url: harness.url,
+    ticket: harness.server.issueWatchTicket(attendee, { watcher }).ticket,
     origin: ORIGIN,
     ...screen.options(),
     ...options,

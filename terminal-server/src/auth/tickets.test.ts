@@ -2,7 +2,13 @@ import { describe, expect, it } from 'vitest';
 import { TerminalError } from '../errors.js';
 import { TicketStore } from './tickets.js';
 
-const grant = { attendee: 'alice', homeKey: 'alice', env: {} };
+const grant = { kind: 'attendee', attendee: 'alice', homeKey: 'alice', env: {} } as const;
+const watchGrant = {
+  kind: 'watch',
+  attendee: 'alice',
+  sessionId: '00aa11bb22cc33dd',
+  watcher: 'Ines',
+} as const;
 
 function store(now: { value: number }, maxOutstanding = 100) {
   return new TicketStore({ ttlMs: 30_000, maxOutstanding, now: () => now.value });
@@ -54,5 +60,18 @@ describe('TicketStore', () => {
     now.value = 30_000;
     expect(() => tickets.issue(grant)).not.toThrow();
     expect(tickets.outstanding).toBe(1);
+  });
+
+  it('keeps the kind it was issued with: a watch ticket redeems as one, once, and expires like any', () => {
+    const now = { value: 0 };
+    const tickets = store(now);
+    const watch = tickets.issue(watchGrant);
+    const own = tickets.issue(grant);
+    expect(tickets.redeem(bytesOf(watch.ticket))).toEqual({ ok: true, grant: watchGrant });
+    expect(tickets.redeem(bytesOf(watch.ticket))).toEqual({ ok: false, reason: 'UNKNOWN' });
+    expect(tickets.redeem(bytesOf(own.ticket))).toEqual({ ok: true, grant });
+    const late = tickets.issue(watchGrant);
+    now.value = 30_000;
+    expect(tickets.redeem(bytesOf(late.ticket))).toEqual({ ok: false, reason: 'EXPIRED' });
   });
 });

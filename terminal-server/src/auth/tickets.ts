@@ -9,7 +9,10 @@
  *   so a memory dump or a log of the store reveals no usable ticket;
  * - it is accepted at most once: the first presentation removes it, whether
  *   or not it is still valid;
- * - it expires `ttlMs` after issue (30 s by default).
+ * - it expires `ttlMs` after issue (30 s by default);
+ * - its kind is part of what the server stored, never of what the client
+ *   sends: an `attendee` ticket opens (or creates) that attendee's session, a
+ *   `watch` ticket only watches one existing session and can create nothing.
  *
  * The store is indexed by the digest. A lookup's timing can only say
  * something about a SHA-256 digest, which tells nothing about a ticket one
@@ -21,7 +24,9 @@ import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import { TerminalError } from '../errors.js';
 import { LIMITS } from '../protocol/constants.js';
 
-export interface TicketGrant {
+/** What an attendee's own ticket lets its HELLO do: open their terminal, starting it if needed. */
+export interface AttendeeGrant {
+  readonly kind: 'attendee';
   /** Who the web app says this is; sessions are keyed by it (one terminal per attendee). */
   readonly attendee: string;
   /** Name of the attendee's persistent home (SANDBOX_ID_PATTERN). */
@@ -29,6 +34,19 @@ export interface TicketGrant {
   /** Extra, non-secret variables for a new shell. */
   readonly env: Readonly<Record<string, string>>;
 }
+
+/** What a watch ticket lets its HELLO do: watch one session that exists, read only. */
+export interface WatchGrant {
+  readonly kind: 'watch';
+  /** Whose terminal is watched. */
+  readonly attendee: string;
+  /** The session the ticket was issued for; another session of the same attendee is refused. */
+  readonly sessionId: string;
+  /** Who watches, as the attendee is shown it (an instructor's name). */
+  readonly watcher: string;
+}
+
+export type TicketGrant = AttendeeGrant | WatchGrant;
 
 export interface IssuedTicket {
   /** base64url of the 32 ticket bytes: what the page puts in HELLO (decoded). */

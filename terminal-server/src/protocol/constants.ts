@@ -52,6 +52,43 @@ export const STATUS = {
   ready: 200,
 } as const;
 
+/**
+ * Shadowing: an instructor's connection watching an attendee's session
+ * (docs/terminal-protocol.md, "Watching"). Kept apart from STATUS and CLOSE,
+ * which every client mirrors: a client that shows no shadowing needs none of
+ * these, and ignores informational codes it does not know.
+ */
+export const WATCH_STATUS = {
+  // To a watcher; the reason is a sentence.
+  /** After the watcher's REPLAY: it sees the screen, read only. */
+  watching: 300,
+  /** An INPUT of the watcher was dropped: typing needs the attendee's consent. */
+  inputRefused: 301,
+  /** The attendee let this watcher type; its INPUT now reaches the shell. */
+  controlGranted: 302,
+  /** This watcher may no longer type. */
+  controlRevoked: 303,
+  // To the attendee; the reason is the watcher's label, as the web app gave it.
+  /** A watcher attached. */
+  watcherJoined: 310,
+  /** The last watcher left. */
+  watchersLeft: 311,
+  /** This watcher may now type. */
+  watcherControlGranted: 312,
+  /** This watcher may no longer type (revoked, or it left). */
+  watcherControlEnded: 313,
+} as const;
+
+/** Close codes only a watcher meets (besides the session's own endings, which it shares). */
+export const WATCH_CLOSE = {
+  /** The attendee has no live session, or not the one the ticket was issued for. */
+  noSession: 4404,
+  /** The session already has its maximum of watchers (the same number as `CLOSE.tooManySessions`: no room). */
+  tooManyWatchers: 4429,
+  /** The watcher fell too far behind the output; it is dropped rather than slowing the attendee. */
+  fellBehind: 4504,
+} as const;
+
 export const LIMITS = {
   ticketBytes: 32,
   /** Session ids on the wire: the 8 bytes behind the server's 16-hex-digit id. */

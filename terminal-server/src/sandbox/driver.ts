@@ -18,6 +18,12 @@
  *   4. `sandbox.destroy()`: kill every process of the sandbox (the whole
  *      tree, not only the pty's child), remove its cgroup and unmount what
  *      `create` mounted. Idempotent; the home's content stays on disk.
+ *
+ * Between sessions, `driver.resetHome(homeKey)` empties a home (an
+ * instructor's "start afresh"). The server calls it only once every session
+ * of that home is destroyed, and starts none meanwhile; the driver still
+ * refuses a home that one of its sandboxes uses, and a `create` for a home
+ * being reset waits for the reset, so the two never overlap.
  */
 
 /** Names that may appear in paths, cgroup names and logs. */
@@ -92,6 +98,18 @@ export interface SandboxDriverInfo {
 export interface SandboxDriver {
   readonly info: SandboxDriverInfo;
   create(spec: SandboxSpec): Promise<Sandbox>;
+  /**
+   * Makes the home of `homeKey` empty, as a new attendee's: the next
+   * sandbox of that home starts in it. Never follows a link out of the
+   * home. Rejects (code `HOME_BUSY`) while a sandbox of this driver uses
+   * the home. A home that was never made is already empty.
+   *
+   * Optional only so that a driver wrapper written before it (one that
+   * forwards `create` and `close`) still type-checks: such a wrapper must
+   * forward it too, or the server refuses a reset to a fresh home
+   * (`RESET_UNSUPPORTED`). Both drivers here implement it.
+   */
+  resetHome?(homeKey: string): Promise<void>;
   /** Destroy every sandbox still alive; used at server shutdown. */
   close(): Promise<void>;
 }

@@ -1,11 +1,22 @@
 import { existsSync, readFileSync } from 'node:fs';
-import { mkdtemp, readFile, readlink, rm, stat } from 'node:fs/promises';
+import {
+  chmod,
+  mkdir,
+  mkdtemp,
+  readdir,
+  readFile,
+  readlink,
+  rm,
+  stat,
+  symlink,
+  writeFile,
+} from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { spawnNodePty } from '../session/pty.js';
 import { RUNTIME_SOCKETS, SANDBOX_ENV, type SandboxDriver } from './driver.js';
-import { createLocalDriver, LOCAL_DRIVER_WARNING } from './local.js';
+import { createLocalDriver, LOCAL_DRIVER_WARNING, removeTree } from './local.js';
 
 let dataDir: string;
 let driver: SandboxDriver | undefined;
@@ -141,5 +152,64 @@ describe('local sandbox driver', () => {
     expect(existsSync(sandbox.runtimeDir)).toBe(false);
     expect(existsSync(join(sandbox.homeDir, 'pids'))).toBe(true);
     await sandbox.destroy(); // idempotent
+  });
+
+  it('empties a home on reset without following links out of it, and refuses a home in use', async () => {
+    const local = makeDriver();
+    const sandbox = await local.create(spec);
+    const home = sandbox.homeDir;
+    // Outside the home: must survive whatever links point at it.
+    const outside = join(dataDir, 'outside');
+    await mkdir(outside);
+    await writeFile(join(outside, 'keep.txt'), 'keep');
+    await mkdir(join(home, '.docker', 'trust'), { recursive: true });
+    await writeFile(join(home, '.docker', 'config.json'), '{}');
+    await writeFile(join(home, 'notes.txt'), 'notes');
+    await symlink(outside, join(home, 'link-to-dir'));
+    await symlink(join(outside, 'keep.txt'), join(home, '.docker', 'link-to-file'));
+    await mkdir(join(home, 'locked', 'inner'), { recursive: true });
+    await writeFile(join(home, 'locked', 'inner', 'f'), 'f');
+    await chmod(join(home, 'locked', 'inner'), 0o500);
+    await chmod(join(home, 'locked'), 0o500);
+
+    await expect(local.resetHome!(spec.homeKey)).rejects.toMatchObject({ code: 'HOME_BUSY' });
+    expect(existsSync(join(home, 'notes.txt'))).toBe(true);
+
+    await sandbox.destroy();
+    await local.resetHome!(spec.homeKey);
+    expect(await readdir(home)).toEqual([]);
+    expect((await stat(home)).mode & 0o777).toBe(0o700);
+    expect(await readFile(join(outside, 'keep.txt'), 'utf8')).toBe('keep');
+    expect((await readdir(join(dataDir, 'homes'))).sort()).toEqual([spec.homeKey]);
+    // A home never made is already empty.
+    await local.resetHome!('h-nobody');
+    // The next sandbox starts in the empty home.
+    const next = await local.create({ ...spec, sessionId: '00aa11bb22cc33df' });
+    expect(next.homeDir).toBe(home);
+    expect(await readdir(home)).toEqual([]);
+  });
+
+  it('refuses to reset a home whose sandbox is still being created', async () => {
+    const local = makeDriver();
+    const creating = local.create(spec);
+    await expect(local.resetHome!(spec.homeKey)).rejects.toMatchObject({ code: 'HOME_BUSY' });
+    await (await creating).destroy();
+    await expect(local.resetHome!(spec.homeKey)).resolves.toBeUndefined();
+  });
+
+  it('removes a tree without leaving it through a link', async () => {
+    const target = join(dataDir, 'target');
+    await mkdir(target);
+    await writeFile(join(target, 'precious'), 'x');
+    const tree = join(dataDir, 'tree');
+    await mkdir(join(tree, 'a'), { recursive: true });
+    await symlink(target, join(tree, 'a', 'escape'));
+    await symlink(target, join(dataDir, 'top-link'));
+    await removeTree(tree);
+    await removeTree(join(dataDir, 'top-link'));
+    await removeTree(join(dataDir, 'never-there'));
+    expect(existsSync(tree)).toBe(false);
+    expect(existsSync(join(dataDir, 'top-link'))).toBe(false);
+    expect(await readFile(join(target, 'precious'), 'utf8')).toBe('x');
   });
 });

@@ -14,9 +14,27 @@
  * allowlist (nothing of the server's environment leaks in), and the lab's
  * `docker` and `notary` first on PATH. Teardown kills the shell's whole
  * process tree (process-tree.ts).
+ *
+ * `resetHome` moves the home aside (one rename, so the next session finds
+ * an empty home even if removal is slow), makes a new empty one, and
+ * removes the old tree without following any symbolic link and without
+ * leaving its file system. A home is reset only while no sandbox of this
+ * driver uses it; a `create` for it waits for the reset.
  */
+import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { chmod, mkdir, rm, symlink, writeFile } from 'node:fs/promises';
+import {
+  chmod,
+  lstat,
+  mkdir,
+  readdir,
+  rename,
+  rm,
+  rmdir,
+  symlink,
+  unlink,
+  writeFile,
+} from 'node:fs/promises';
 import { userInfo } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -62,6 +80,16 @@ export function createLocalDriver(options: LocalDriverOptions): SandboxDriver {
   const binDir = options.binDir ?? DEFAULT_BIN_DIR;
   const bash = BASH_CANDIDATES.find((candidate) => existsSync(candidate));
   const live = new Set<Sandbox>();
+  /** Sandboxes per home, from the start of `create` until `destroy` is done (or `create` failed). */
+  const homesInUse = new Map<string, number>();
+  /** Resets under way, by home; each settles (never rejects) when done. */
+  const resets = new Map<string, Promise<void>>();
+  let trashRemoved: Promise<void> | undefined;
+  const useHome = (homeKey: string, delta: number) => {
+    const count = (homesInUse.get(homeKey) ?? 0) + delta;
+    if (count > 0) homesInUse.set(homeKey, count);
+    else homesInUse.delete(homeKey);
+  };
   (options.warn ?? ((message: string) => console.warn(message)))(LOCAL_DRIVER_WARNING);
 
   async function create(spec: SandboxSpec): Promise<Sandbox> {
@@ -79,6 +107,12 @@ export function createLocalDriver(options: LocalDriverOptions): SandboxDriver {
     }
     const homeDir = join(homesDir, spec.homeKey);
     const runtimeDir = join(runDir, spec.sessionId);
+    // Checked again after each wait: another reset may have begun meanwhile. The home counts as in
+    // use from the moment no reset is under way, in the same turn, so none can begin in between.
+    for (let reset = resets.get(spec.homeKey); reset !== undefined; reset = resets.get(spec.homeKey)) {
+      await reset;
+    }
+    useHome(spec.homeKey, 1);
     try {
       await mkdir(options.dataDir, { recursive: true });
       await makePrivateDir(homesDir);
@@ -93,6 +127,7 @@ export function createLocalDriver(options: LocalDriverOptions): SandboxDriver {
       await writeFile(join(runtimeDir, 'bashrc'), RCFILE, { mode: 0o600 });
     } catch (cause) {
       await rm(runtimeDir, { recursive: true, force: true }).catch(() => undefined);
+      useHome(spec.homeKey, -1);
       throw new SandboxError('SANDBOX_FAILED', `cannot prepare the local sandbox under ${options.dataDir}`, {
         cause,
         suggestion: 'Check that the data directory is writable.',
@@ -141,9 +176,13 @@ export function createLocalDriver(options: LocalDriverOptions): SandboxDriver {
       },
       destroy() {
         destroyed ??= (async () => {
-          if (leader !== undefined) await killProcessTree(leader, options.killGraceMs);
-          await rm(runtimeDir, { recursive: true, force: true });
-          live.delete(sandbox);
+          try {
+            if (leader !== undefined) await killProcessTree(leader, options.killGraceMs);
+            await rm(runtimeDir, { recursive: true, force: true });
+          } finally {
+            live.delete(sandbox);
+            useHome(spec.homeKey, -1);
+          }
         })();
         return destroyed;
       },
@@ -152,13 +191,113 @@ export function createLocalDriver(options: LocalDriverOptions): SandboxDriver {
     return sandbox;
   }
 
+  function resetHome(homeKey: string): Promise<void> {
+    if (!SANDBOX_ID_PATTERN.test(homeKey)) {
+      return Promise.reject(new SandboxError('SANDBOX_FAILED', `invalid home key "${homeKey}"`));
+    }
+    if (homesInUse.has(homeKey)) {
+      return Promise.reject(
+        new SandboxError('HOME_BUSY', `the home "${homeKey}" is in use by a sandbox`, {
+          suggestion: 'End the attendee’s session first (the server’s resetAttendee does).',
+        }),
+      );
+    }
+    const earlier = resets.get(homeKey);
+    const work = (async () => {
+      await earlier;
+      trashRemoved ??= removeTrash(homesDir).catch((error: unknown) => {
+        trashRemoved = undefined;
+        throw error;
+      });
+      await trashRemoved;
+      await emptyHome(homesDir, homeKey);
+    })();
+    const settled = work.then(
+      () => undefined,
+      () => undefined,
+    );
+    resets.set(homeKey, settled);
+    void settled.then(() => {
+      if (resets.get(homeKey) === settled) resets.delete(homeKey);
+    });
+    return work;
+  }
+
   return {
     info: { name: 'local', isolated: false },
     create,
+    resetHome,
     async close() {
       await Promise.allSettled([...live].map((sandbox) => sandbox.destroy()));
     },
   };
+}
+
+/**
+ * Replaces `homes/<homeKey>` with an empty directory: the old one is renamed
+ * to `homes/.reset-<random>` (a name no home key can have), then removed. A
+ * removal left unfinished by a crash is finished by the driver's first reset.
+ */
+async function emptyHome(homesDir: string, homeKey: string): Promise<void> {
+  const homeDir = join(homesDir, homeKey);
+  await makePrivateDir(homesDir);
+  const trash = join(homesDir, `${TRASH_PREFIX}${randomBytes(8).toString('hex')}`);
+  try {
+    // rename(2) moves a symbolic link itself, never what it points to.
+    await rename(homeDir, trash);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') {
+      throw new SandboxError('SANDBOX_FAILED', `cannot move the home "${homeKey}" aside`, { cause: error });
+    }
+  }
+  await makePrivateDir(homeDir);
+  await removeTree(trash);
+}
+
+/** Finishes the removals a crash interrupted (called before this driver's first reset moves anything). */
+async function removeTrash(homesDir: string): Promise<void> {
+  const names = await readdir(homesDir).catch((error: NodeJS.ErrnoException) => {
+    if (error.code === 'ENOENT') return [] as string[];
+    throw error;
+  });
+  for (const name of names) if (name.startsWith(TRASH_PREFIX)) await removeTree(join(homesDir, name));
+}
+
+const TRASH_PREFIX = '.reset-';
+
+/**
+ * Removes `path` and everything under it. A symbolic link is removed
+ * itself, never followed; a directory on another file system (a mount
+ * point) is refused rather than emptied. Directories the learner made
+ * unwritable are made writable first (they are the learner's own).
+ */
+export async function removeTree(path: string): Promise<void> {
+  let top;
+  try {
+    top = await lstat(path);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return;
+    throw error;
+  }
+  if (!top.isDirectory()) return void (await unlink(path));
+  const device = top.dev;
+  const walk = async (dir: string): Promise<void> => {
+    await chmod(dir, 0o700);
+    for (const name of await readdir(dir)) {
+      const entry = join(dir, name);
+      const info = await lstat(entry);
+      if (info.isDirectory()) {
+        if (info.dev !== device) {
+          throw new SandboxError('SANDBOX_FAILED', `${entry} is another file system; not removing it`);
+        }
+        await walk(entry);
+      } else {
+        await unlink(entry);
+      }
+    }
+    await rmdir(dir);
+  };
+  await walk(path);
 }
 
 /** mkdir -p with 0700, and 0700 again when it already existed (mkdir's mode is subject to umask). */

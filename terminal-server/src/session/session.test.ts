@@ -2,87 +2,10 @@ import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { CLOSE, STATUS } from '../protocol/constants.js';
-import { decodeServerFrame, type ServerFrame } from '../protocol/frames.js';
+import { CLOSE, STATUS, WATCH_CLOSE, WATCH_STATUS } from '../protocol/constants.js';
 import type { HubSocketProvider, Sandbox, SandboxDriver, SandboxSpec } from '../sandbox/driver.js';
-import type { PtyExit, PtyProcess } from './pty.js';
-import { Session, type EndReason, type SessionConnection, type SessionLimits } from './session.js';
-
-class FakePty implements PtyProcess {
-  readonly pid = 4242;
-  readonly inputPath = 'fd' as const;
-  readonly written: number[] = [];
-  paused = false;
-  killed: string | undefined;
-  size: [number, number];
-  #data: ((data: Uint8Array) => void)[] = [];
-  #exit: ((exit: PtyExit) => void)[] = [];
-  constructor(cols: number, rows: number) {
-    this.size = [cols, rows];
-  }
-  onData(listener: (data: Uint8Array) => void) {
-    this.#data.push(listener);
-  }
-  onExit(listener: (exit: PtyExit) => void) {
-    this.#exit.push(listener);
-  }
-  writeSome(data: Uint8Array) {
-    this.written.push(...data);
-    return data.byteLength;
-  }
-  resize(cols: number, rows: number) {
-    this.size = [cols, rows];
-  }
-  pause() {
-    this.paused = true;
-  }
-  resume() {
-    this.paused = false;
-  }
-  kill(signal?: string) {
-    this.killed = signal ?? 'SIGHUP';
-  }
-  emit(text: string | Uint8Array) {
-    const bytes = typeof text === 'string' ? new TextEncoder().encode(text) : text;
-    for (const listener of this.#data) listener(bytes);
-  }
-  exit(exitCode: number) {
-    for (const listener of this.#exit) listener({ exitCode, signal: undefined });
-  }
-}
-
-class FakeConnection implements SessionConnection {
-  readonly frames: ServerFrame[] = [];
-  readonly closes: [number, string][] = [];
-  readonly holds: boolean[] = [];
-  bufferedAmount = 0;
-  #written: (() => void)[] = [];
-  send(frame: Uint8Array, written?: () => void) {
-    this.frames.push(decodeServerFrame(frame));
-    if (written) this.#written.push(written);
-  }
-  /** Runs the send callbacks, as ws does once its buffer drains. */
-  flush() {
-    this.bufferedAmount = 0;
-    for (const callback of this.#written.splice(0)) callback();
-  }
-  close(code: number, reason: string) {
-    this.closes.push([code, reason]);
-  }
-  holdInput(hold: boolean) {
-    this.holds.push(hold);
-  }
-  output(): string {
-    return this.frames
-      .map((frame) =>
-        frame.type === 'output' || frame.type === 'replay' ? Buffer.from(frame.data).toString() : '',
-      )
-      .join('');
-  }
-  statuses(): number[] {
-    return this.frames.flatMap((frame) => (frame.type === 'status' ? [frame.code] : []));
-  }
-}
+import { Session, type EndReason, type SessionLimits } from './session.js';
+import { FakeConnection, FakePty } from './test-fakes.js';
 
 /** Output is sent at the end of the event loop turn it was read in. */
 const endOfTurn = () => new Promise((resolve) => setImmediate(resolve));
@@ -110,6 +33,8 @@ const limits: SessionLimits = {
   eventLineMaxBytes: 1024,
   eventConnections: 2,
   eventConnectionTimeoutMs: 1000,
+  maxWatchers: 2,
+  watcherMaxLagBytes: 2000,
 };
 
 let base: string;
@@ -195,8 +120,8 @@ describe('Session', () => {
     const connection = new FakeConnection();
     session.attach(connection, undefined);
     const started = session.start();
-    expect(session.input(connection, new TextEncoder().encode('echo '))).toBe(true);
-    expect(session.input(connection, new TextEncoder().encode('early\r'))).toBe(true);
+    expect(session.input(connection, new TextEncoder().encode('echo '))).toBe('queued');
+    expect(session.input(connection, new TextEncoder().encode('early\r'))).toBe('queued');
     expect(session.info().pendingInputBytes).toBe(11);
     gate.resolve();
     await started;
@@ -373,7 +298,7 @@ describe('Session', () => {
     expect(first.output()).toBe('');
     expect(second.output()).toBe('after');
     // Late messages from the replaced connection change nothing.
-    expect(session.input(first, new Uint8Array([0x61]))).toBe(true);
+    expect(session.input(first, new Uint8Array([0x61]))).toBe('ignored');
     expect(ptys[0]!.written).toEqual([]);
     await session.end('ended');
   });
@@ -489,13 +414,162 @@ describe('Session', () => {
     const connection = new FakeConnection();
     session.attach(connection, undefined);
     const started = session.start();
-    expect(session.input(connection, new Uint8Array(1500))).toBe(true);
+    expect(session.input(connection, new Uint8Array(1500))).toBe('queued');
     expect(connection.holds).toEqual([true]);
-    expect(session.input(connection, new Uint8Array(2600))).toBe(false);
+    expect(session.input(connection, new Uint8Array(2600))).toBe('overflow');
     gate.resolve();
     await started;
     expect(connection.holds).toEqual([true, false]);
     expect(ptys[0]!.written).toHaveLength(1500);
     await session.end('ended');
+  });
+});
+
+describe('Session watchers', () => {
+  const text = (value: string) => new TextEncoder().encode(value);
+
+  async function running() {
+    const session = newSession();
+    const attendee = new FakeConnection();
+    session.attach(attendee, undefined);
+    await session.start();
+    return { session, attendee, pty: ptys[0]! };
+  }
+
+  it('show a watcher the screen and the live output, read only, and tell the attendee who watches', async () => {
+    const { session, attendee, pty } = await running();
+    pty.emit('before ');
+    await endOfTurn();
+    const watcher = new FakeConnection();
+    expect(session.watch(watcher, 'Ines (instructor)', undefined)).toBe('watching');
+    expect(watcher.frames[0]).toMatchObject({ type: 'replay', mode: 'reset', startOffset: 0 });
+    expect(watcher.statuses()).toEqual([STATUS.ready, WATCH_STATUS.watching]);
+    expect(attendee.notices().at(-1)).toEqual([WATCH_STATUS.watcherJoined, 'Ines (instructor)']);
+    expect(session.info().watchers).toEqual([{ label: 'Ines (instructor)', control: false }]);
+
+    pty.emit('after');
+    await endOfTurn();
+    expect(watcher.output()).toBe('before after');
+    expect(attendee.output()).toBe('before after');
+
+    // Typing and resizing change nothing.
+    expect(session.input(watcher, text('rm -rf ~\r'))).toBe('refused');
+    session.resize(watcher, 20, 5);
+    expect(pty.written).toEqual([]);
+    expect(pty.size).toEqual([100, 30]);
+
+    session.detach(watcher);
+    expect(attendee.notices().at(-1)).toEqual([WATCH_STATUS.watchersLeft, 'Ines (instructor)']);
+    expect(session.info().watchers).toEqual([]);
+    await session.end('ended');
+  });
+
+  it('lets a watcher type only while the consenting connection of the attendee lasts', async () => {
+    const { session, attendee, pty } = await running();
+    const watcher = new FakeConnection();
+    session.watch(watcher, 'Ines', undefined);
+    expect(session.grantControl('Omar')).toBe('no-watcher');
+    expect(session.input(watcher, text('x'))).toBe('refused');
+
+    expect(session.grantControl('Ines')).toBe('granted');
+    expect(watcher.statuses().at(-1)).toBe(WATCH_STATUS.controlGranted);
+    expect(attendee.notices().at(-1)).toEqual([WATCH_STATUS.watcherControlGranted, 'Ines']);
+    // Both type; the pty gets it all in arrival order.
+    expect(session.input(attendee, text('a'))).toBe('queued');
+    expect(session.input(watcher, text('b'))).toBe('queued');
+    expect(session.input(attendee, text('c'))).toBe('queued');
+    expect(Buffer.from(pty.written).toString()).toBe('abc');
+
+    expect(session.revokeControl()).toBe(1);
+    expect(watcher.statuses().at(-1)).toBe(WATCH_STATUS.controlRevoked);
+    expect(attendee.notices().at(-1)).toEqual([WATCH_STATUS.watcherControlEnded, 'Ines']);
+    expect(session.input(watcher, text('d'))).toBe('refused');
+
+    // A new connection of the attendee (a reload) did not consent: control ends, and it learns who watches.
+    session.grantControl('Ines');
+    const reloaded = new FakeConnection();
+    session.attach(reloaded, undefined);
+    expect(session.input(watcher, text('e'))).toBe('refused');
+    expect(reloaded.notices()).toContainEqual([WATCH_STATUS.watcherJoined, 'Ines']);
+
+    // Nor can control be given with no page of the attendee open.
+    session.detach(reloaded);
+    expect(session.grantControl('Ines')).toBe('no-attendee');
+    expect(Buffer.from(pty.written).toString()).toBe('abc');
+    await session.end('ended');
+  });
+
+  it('drops a watcher that falls behind instead of pausing the pty', async () => {
+    const { session, attendee, pty } = await running();
+    const slow = new FakeConnection();
+    session.watch(slow, 'Ines', undefined);
+    // The attendee keeps up; the watcher never acknowledges.
+    for (let i = 0; i < 10 && slow.closes.length === 0; i++) {
+      pty.emit('y'.repeat(250));
+      await endOfTurn();
+      attendee.flush();
+      expect(session.acknowledge(attendee, session.info().outputBytes)).toBe(true);
+      expect(pty.paused).toBe(false);
+    }
+    expect(slow.closes).toEqual([[WATCH_CLOSE.fellBehind, expect.stringContaining('fell too far behind')]]);
+    expect(session.info().watchers).toEqual([]);
+    expect(attendee.notices().at(-1)).toEqual([WATCH_STATUS.watchersLeft, 'Ines']);
+
+    // A watcher whose socket does not drain goes the same way, even if it acknowledges.
+    const stuck = new FakeConnection();
+    session.watch(stuck, 'Omar', undefined);
+    stuck.bufferedAmount = 5000;
+    pty.emit('z');
+    expect(stuck.closes[0]?.[0]).toBe(WATCH_CLOSE.fellBehind);
+    expect(pty.paused).toBe(false);
+    await session.end('ended');
+  });
+
+  it("refuses a watcher's impossible acknowledgements", async () => {
+    const { session, pty } = await running();
+    const watcher = new FakeConnection();
+    session.watch(watcher, 'Ines', undefined);
+    pty.emit('hello');
+    expect(session.acknowledge(watcher, 6)).toBe(false);
+    expect(session.acknowledge(watcher, 5)).toBe(true);
+    expect(session.acknowledge(watcher, 4)).toBe(false);
+    await session.end('ended');
+  });
+
+  it('sends a new watcher output gathered before it came exactly once', async () => {
+    const { session, attendee, pty } = await running();
+    attendee.bufferedAmount = 100; // behind a backlog, output is gathered
+    pty.emit('gathered');
+    const watcher = new FakeConnection();
+    session.watch(watcher, 'Ines', undefined);
+    pty.emit(' then more');
+    await endOfTurn();
+    expect(watcher.output()).toBe('gathered then more');
+    expect(attendee.output()).toBe('gathered then more');
+    await session.end('ended');
+  });
+
+  it('keeps sending to watchers while the attendee is away, and takes no more than the limit', async () => {
+    const { session, attendee, pty } = await running();
+    const [one, two, three] = [new FakeConnection(), new FakeConnection(), new FakeConnection()];
+    expect(session.watch(one, 'a', undefined)).toBe('watching');
+    expect(session.watch(two, 'b', undefined)).toBe('watching');
+    expect(session.watch(three, 'c', undefined)).toBe('full');
+    session.detach(attendee);
+    pty.emit('while away');
+    await endOfTurn();
+    expect(one.output()).toBe('while away');
+    expect(two.output()).toBe('while away');
+    await session.end('ended');
+  });
+
+  it("closes watchers with the session's own ending", async () => {
+    const { session, attendee } = await running();
+    const watcher = new FakeConnection();
+    session.watch(watcher, 'Ines', undefined);
+    await session.end('reset');
+    expect(attendee.closes).toEqual([[CLOSE.sessionEnded, expect.stringContaining('reset')]]);
+    expect(watcher.closes).toEqual(attendee.closes);
+    expect(session.watch(new FakeConnection(), 'late', undefined)).toBe('ended');
   });
 });

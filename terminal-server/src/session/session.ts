@@ -1,6 +1,7 @@
 /**
  * One attendee's terminal: a sandbox, the pty running its shell, the
- * session's unix sockets, and at most one WebSocket connection at a time.
+ * session's unix sockets, at most one connection of the attendee at a time,
+ * and a few watchers (an instructor shadowing the attendee).
  *
  * Life of a session:
  *   starting  the sandbox is being created; input is queued, not lost
@@ -19,11 +20,22 @@
  *   connections;
  * - a newer connection replaces an older one, which gets STATUS and close
  *   4409.
+ *
+ * Watchers see the same screen (their own REPLAY, then the same OUTPUT
+ * frames) and change nothing by themselves:
+ * - their RESIZE is ignored and their INPUT refused, unless the attendee's
+ *   current connection has let them type (`grantControl`); that consent ends
+ *   with a revoke, or with that connection (a reconnect, a drop);
+ * - their ACKs never pause the pty: only the attendee's connection drives
+ *   flow control. A watcher more than `watcherMaxLagBytes` behind (in ACKs
+ *   or in its socket's buffer) is closed with 4504 instead;
+ * - the attendee's connection is told when a watcher joins, when the last
+ *   one leaves, and when a watcher's control begins or ends.
  */
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { SandboxError } from '../errors.js';
-import { CLOSE, FRAME, LIMITS, STATUS } from '../protocol/constants.js';
+import { CLOSE, FRAME, LIMITS, STATUS, WATCH_CLOSE, WATCH_STATUS } from '../protocol/constants.js';
 import { encodeReplay, encodeStatus, type ResumePoint } from '../protocol/frames.js';
 import {
   RUNTIME_SOCKETS,
@@ -54,7 +66,19 @@ export interface SessionConnection {
   holdInput(hold: boolean): void;
 }
 
-export type EndReason = 'exited' | 'idle' | 'lifetime' | 'abandoned' | 'ended' | 'shutdown' | 'failed';
+export type EndReason =
+  'exited' | 'idle' | 'lifetime' | 'abandoned' | 'ended' | 'reset' | 'shutdown' | 'failed';
+
+/**
+ * What became of an INPUT: queued for the pty, ignored (a replaced
+ * connection's late message, an ended session), refused (a watcher without
+ * control), or over the pending-input limit.
+ */
+export type InputOutcome = 'queued' | 'ignored' | 'refused' | 'overflow';
+
+export type WatchOutcome = 'watching' | 'full' | 'ended';
+
+export type ControlOutcome = 'granted' | 'no-attendee' | 'no-watcher' | 'ended';
 
 export type SessionState = 'starting' | 'running' | 'ended';
 
@@ -71,6 +95,8 @@ export interface SessionLimits {
   readonly eventLineMaxBytes: number;
   readonly eventConnections: number;
   readonly eventConnectionTimeoutMs: number;
+  readonly maxWatchers: number;
+  readonly watcherMaxLagBytes: number;
 }
 
 export interface SessionOptions {
@@ -97,6 +123,12 @@ export interface SessionOptions {
   readonly onError: (error: unknown, session: Session) => void;
 }
 
+export interface WatcherInfo {
+  readonly label: string;
+  /** Whether the attendee lets this watcher type. */
+  readonly control: boolean;
+}
+
 export interface SessionInfo {
   readonly id: string;
   readonly attendee: string;
@@ -109,6 +141,15 @@ export interface SessionInfo {
   readonly outputBytes: number;
   readonly outputPaused: boolean;
   readonly pendingInputBytes: number;
+  readonly watchers: readonly WatcherInfo[];
+}
+
+interface Watcher {
+  readonly connection: SessionConnection;
+  readonly label: string;
+  /** Output offset this watcher has acknowledged. */
+  acknowledged: number;
+  control: boolean;
 }
 
 /**
@@ -140,6 +181,7 @@ export class Session {
   readonly #input: InputPump;
   #state: SessionState = 'starting';
   #connection: SessionConnection | undefined;
+  readonly #watchers = new Map<SessionConnection, Watcher>();
   /** Output offset acknowledged by the connection, or the offset at detach while detached. */
   #acknowledged = 0;
   #cols: number;
@@ -186,7 +228,7 @@ export class Session {
       highWater: limits.inputHighWaterBytes,
       lowWater: limits.inputLowWaterBytes,
       maxPending: limits.maxPendingInputBytes,
-      onPressure: (high) => this.#connection?.holdInput(high),
+      onPressure: (high) => this.#holdInput(high),
       onError: (error) => {
         // The shell went away under a write; its exit ends the session.
         if (this.#state === 'running') this.#options.onError(error, this);
@@ -201,8 +243,13 @@ export class Session {
     return this.#state;
   }
 
+  /** Whether a connection of the attendee is attached (watchers aside). */
   get attached(): boolean {
     return this.#connection !== undefined;
+  }
+
+  get watcherCount(): number {
+    return this.#watchers.size;
   }
 
   /** Why the session ended, once it has. */
@@ -222,6 +269,7 @@ export class Session {
       outputBytes: this.#replay.end,
       outputPaused: this.#flow.paused,
       pendingInputBytes: this.#input.pending,
+      watchers: [...this.#watchers.values()].map(({ label, control }) => ({ label, control })),
     };
   }
 
@@ -288,7 +336,9 @@ export class Session {
 
       this.#state = 'running';
       this.#input.setSink(pty);
-      this.#connection?.send(encodeStatus(STATUS.ready, 'the shell is running'));
+      const ready = encodeStatus(STATUS.ready, 'the shell is running');
+      this.#connection?.send(ready);
+      for (const watcher of this.#watchers.values()) watcher.connection.send(ready);
     } catch (error) {
       // After end() the sandbox may vanish under a step still in flight: that is no fault.
       if (!this.#ended) this.#options.onError(error, this);
@@ -308,38 +358,87 @@ export class Session {
       return;
     }
     const previous = this.#connection;
-    // What the previous connection has not been sent is in the replay below.
-    this.#dropUnsent();
+    // What the previous connection has not been sent is in the replay below; the watchers,
+    // which stay, get it as they would have.
+    this.#sendOutput({ attendee: false });
+    // Consent to a watcher's typing was given by the previous connection, and ends with it.
+    this.#revokeControl();
     this.#connection = connection;
     previous?.close(CLOSE.replaced, 'this terminal was opened in another window');
     this.#clearGraceTimer();
     this.#touch();
 
-    const resumed =
-      resume !== undefined && sameBytes(resume.session, this.idBytes)
-        ? this.#replay.read(resume.offset)
-        : undefined;
-    const startOffset = resumed !== undefined ? resume!.offset : this.#replay.start;
-    const data = resumed ?? this.#replay.read()!;
-    this.#acknowledged = startOffset;
-    connection.send(
-      encodeReplay(resumed !== undefined ? 'continue' : 'reset', this.idBytes, startOffset, data),
-      () => this.#updateFlow(),
-    );
-    connection.send(
-      this.#state === 'running'
-        ? encodeStatus(STATUS.ready, 'the shell is running')
-        : encodeStatus(STATUS.starting, 'the terminal is starting'),
-    );
+    const replay = this.#replayFrom(resume);
+    this.#acknowledged = replay.startOffset;
+    connection.send(replay.frame, () => this.#updateFlow());
+    connection.send(this.#stateStatus());
+    // A reloaded page learns who is watching.
+    for (const watcher of this.#watchers.values()) {
+      connection.send(encodeStatus(WATCH_STATUS.watcherJoined, watcher.label));
+    }
     if (this.#input.underPressure) connection.holdInput(true);
     this.#updateFlow();
   }
 
+  /**
+   * Adds a read-only connection that sees this session's screen: a REPLAY
+   * (as for `attach`), then every OUTPUT. The attendee's connection is told.
+   */
+  watch(connection: SessionConnection, label: string, resume: ResumePoint | undefined): WatchOutcome {
+    if (this.#ended) return 'ended';
+    if (this.#watchers.size >= this.#options.limits.maxWatchers) return 'full';
+    // Output gathered for the connections already here goes to them first: the new watcher's
+    // REPLAY below holds it, and it must not receive it twice.
+    this.#sendOutput();
+    const replay = this.#replayFrom(resume);
+    this.#watchers.set(connection, { connection, label, acknowledged: replay.startOffset, control: false });
+    connection.send(replay.frame);
+    connection.send(this.#stateStatus());
+    connection.send(
+      encodeStatus(
+        WATCH_STATUS.watching,
+        "you are watching this terminal, read only; typing needs the attendee's consent",
+      ),
+    );
+    this.#connection?.send(encodeStatus(WATCH_STATUS.watcherJoined, label));
+    return 'watching';
+  }
+
+  /**
+   * Lets the watchers labelled `label` type, on behalf of the attendee's
+   * current connection (the web app calls this once the attendee accepted
+   * in that page). Ends with `revokeControl`, or with that connection.
+   */
+  grantControl(label: string): ControlOutcome {
+    if (this.#ended) return 'ended';
+    if (this.#connection === undefined) return 'no-attendee';
+    const watchers = [...this.#watchers.values()].filter((watcher) => watcher.label === label);
+    if (watchers.length === 0) return 'no-watcher';
+    for (const watcher of watchers) {
+      if (watcher.control) continue;
+      watcher.control = true;
+      if (this.#input.underPressure) watcher.connection.holdInput(true);
+      watcher.connection.send(
+        encodeStatus(WATCH_STATUS.controlGranted, 'the attendee lets you type in this terminal'),
+      );
+      this.#connection.send(encodeStatus(WATCH_STATUS.watcherControlGranted, label));
+    }
+    return 'granted';
+  }
+
+  /** Takes typing back from every watcher; returns how many had it. */
+  revokeControl(): number {
+    return this.#revokeControl();
+  }
+
   /** The connection went away; the shell keeps running for the grace period. */
   detach(connection: SessionConnection): void {
+    const watcher = this.#watchers.get(connection);
+    if (watcher !== undefined) return this.#removeWatcher(watcher);
     if (this.#connection !== connection) return;
-    this.#dropUnsent();
+    // Output gathered and not yet sent still goes to the watchers at the end of the turn.
     this.#connection = undefined;
+    this.#revokeControl();
     this.#acknowledged = this.#replay.end;
     this.#updateFlow();
     if (this.#ended) return;
@@ -347,11 +446,16 @@ export class Session {
     this.#graceTimer.unref();
   }
 
-  /** Queues keystrokes; false when the client has sent more than the pending-input limit. */
-  input(connection: SessionConnection, data: Uint8Array): boolean {
-    if (this.#connection !== connection || this.#ended) return true;
+  /** Queues keystrokes of the attendee, or of a watcher the attendee lets type, in arrival order. */
+  input(connection: SessionConnection, data: Uint8Array): InputOutcome {
+    if (this.#ended) return 'ignored';
+    if (this.#connection !== connection) {
+      const watcher = this.#watchers.get(connection);
+      if (watcher === undefined) return 'ignored';
+      if (!watcher.control) return 'refused';
+    }
     this.#touch();
-    return this.#input.push(data);
+    return this.#input.push(data) ? 'queued' : 'overflow';
   }
 
   resize(connection: SessionConnection, cols: number, rows: number): void {
@@ -364,6 +468,13 @@ export class Session {
 
   /** Records the client's progress; false when the offset is impossible (a protocol violation). */
   acknowledge(connection: SessionConnection, offset: number): boolean {
+    const watcher = this.#watchers.get(connection);
+    if (watcher !== undefined) {
+      // A watcher's progress only decides whether it is dropped (#checkLag), never the pty's pace.
+      if (offset < watcher.acknowledged || offset > this.#replay.end) return false;
+      watcher.acknowledged = offset;
+      return true;
+    }
     if (this.#connection !== connection) return true;
     if (offset < this.#acknowledged || offset > this.#replay.end) return false;
     this.#acknowledged = offset;
@@ -384,8 +495,11 @@ export class Session {
     this.#sendOutput();
     const connection = this.#connection;
     this.#connection = undefined;
+    const watchers = [...this.#watchers.values()];
+    this.#watchers.clear();
     const [code, text] = this.#closeFor(reason);
     connection?.close(code, text);
+    for (const watcher of watchers) watcher.connection.close(code, text);
     this.#ended = (async () => {
       await this.#teardown();
       // A start still in flight tears down what it creates after this point itself.
@@ -416,6 +530,8 @@ export class Session {
         return [CLOSE.sessionEnded, 'the terminal had no connection for too long'];
       case 'ended':
         return [CLOSE.sessionEnded, 'the terminal was ended by the server'];
+      case 'reset':
+        return [CLOSE.sessionEnded, 'the terminal was reset by the server; open a new one to start afresh'];
       case 'shutdown':
         return [CLOSE.goingAway, 'the server is shutting down'];
       case 'failed':
@@ -444,13 +560,14 @@ export class Session {
     if (this.#ended) return;
     this.#replay.append(data);
     const connection = this.#connection;
-    if (connection !== undefined) {
+    if (connection !== undefined || this.#watchers.size > 0) {
+      // Only the attendee's socket decides: a watcher's backlog never delays the attendee's echo.
       if (
         this.#unsentBytes === 0 &&
         data.byteLength <= IMMEDIATE_OUTPUT_BYTES &&
-        connection.bufferedAmount === 0
+        (connection?.bufferedAmount ?? 0) === 0
       ) {
-        this.#sendFrames(connection, [data], data.byteLength);
+        this.#sendFrames([data], data.byteLength, { attendee: true });
       } else {
         this.#unsent.push(data);
         this.#unsentBytes += data.byteLength;
@@ -471,17 +588,23 @@ export class Session {
     this.#sendOutput();
   }
 
-  #sendOutput(): void {
-    const connection = this.#connection;
+  /** Sends what was gathered, to the watchers and (unless told otherwise) the attendee. */
+  #sendOutput({ attendee = true } = {}): void {
     const chunks = this.#unsent;
     const total = this.#unsentBytes;
     this.#dropUnsent();
-    if (connection === undefined || total === 0) return;
-    this.#sendFrames(connection, chunks, total);
+    if (total === 0) return;
+    this.#sendFrames(chunks, total, { attendee });
   }
 
-  /** OUTPUT frames (type byte, then the bytes) assembled straight from the chunks: one copy. */
-  #sendFrames(connection: SessionConnection, chunks: readonly Uint8Array[], total: number): void {
+  /**
+   * OUTPUT frames (type byte, then the bytes) assembled straight from the
+   * chunks: one copy, whatever the number of connections they go to.
+   */
+  #sendFrames(chunks: readonly Uint8Array[], total: number, { attendee }: { attendee: boolean }): void {
+    const connection = attendee ? this.#connection : undefined;
+    const watchers = [...this.#watchers.values()];
+    if (connection === undefined && watchers.length === 0) return;
     const written = () => this.#updateFlow();
     let chunk = 0;
     let offset = 0;
@@ -500,9 +623,77 @@ export class Session {
           offset = 0;
         }
       }
-      connection.send(frame, written);
+      connection?.send(frame, written);
+      for (const watcher of watchers) watcher.connection.send(frame);
       left -= size;
     }
+    for (const watcher of watchers) this.#checkLag(watcher);
+  }
+
+  /** Drops a watcher that cannot keep up, rather than letting it hold the attendee back. */
+  #checkLag(watcher: Watcher): void {
+    const limit = this.#options.limits.watcherMaxLagBytes;
+    const behind = this.#replay.end - watcher.acknowledged;
+    if (behind <= limit && watcher.connection.bufferedAmount <= limit) return;
+    this.#removeWatcher(watcher);
+    watcher.connection.close(
+      WATCH_CLOSE.fellBehind,
+      'this watcher fell too far behind the terminal; reconnect to catch up',
+    );
+  }
+
+  #removeWatcher(watcher: Watcher): void {
+    if (this.#watchers.get(watcher.connection) !== watcher) return;
+    this.#watchers.delete(watcher.connection);
+    if (watcher.control) {
+      if (this.#input.underPressure) watcher.connection.holdInput(false);
+      this.#connection?.send(encodeStatus(WATCH_STATUS.watcherControlEnded, watcher.label));
+    }
+    if (this.#watchers.size === 0) {
+      this.#connection?.send(encodeStatus(WATCH_STATUS.watchersLeft, watcher.label));
+    }
+  }
+
+  #revokeControl(): number {
+    let revoked = 0;
+    for (const watcher of this.#watchers.values()) {
+      if (!watcher.control) continue;
+      watcher.control = false;
+      revoked++;
+      if (this.#input.underPressure) watcher.connection.holdInput(false);
+      watcher.connection.send(
+        encodeStatus(WATCH_STATUS.controlRevoked, 'you can no longer type in this terminal'),
+      );
+      this.#connection?.send(encodeStatus(WATCH_STATUS.watcherControlEnded, watcher.label));
+    }
+    return revoked;
+  }
+
+  /** Input back-pressure holds every connection whose input reaches the pty. */
+  #holdInput(hold: boolean): void {
+    this.#connection?.holdInput(hold);
+    for (const watcher of this.#watchers.values()) if (watcher.control) watcher.connection.holdInput(hold);
+  }
+
+  /**
+   * The REPLAY for a new connection: the bytes after `resume` when this
+   * session still holds them, else the whole buffer after a reset.
+   */
+  #replayFrom(resume: ResumePoint | undefined): { frame: Uint8Array; startOffset: number } {
+    const resumed =
+      resume !== undefined && sameBytes(resume.session, this.idBytes)
+        ? this.#replay.read(resume.offset)
+        : undefined;
+    const startOffset = resumed !== undefined ? resume!.offset : this.#replay.start;
+    const data = resumed ?? this.#replay.read()!;
+    const mode = resumed !== undefined ? 'continue' : 'reset';
+    return { frame: encodeReplay(mode, this.idBytes, startOffset, data), startOffset };
+  }
+
+  #stateStatus(): Uint8Array {
+    return this.#state === 'running'
+      ? encodeStatus(STATUS.ready, 'the shell is running')
+      : encodeStatus(STATUS.starting, 'the terminal is starting');
   }
 
   #dropUnsent(): void {

@@ -74,4 +74,30 @@ describe.skipIf(!canRun)('bwrap driver (as root)', () => {
     // The parent group goes with the driver.
     expect(parentDirs.filter((dir) => existsSync(dir))).toEqual([]);
   }, 60_000);
+
+  it('resets a home only between sessions; the next one starts blank, with the same uid', async () => {
+    const resetting = createBwrapDriver({
+      dataDir,
+      runtimeRoot,
+      clientDir,
+      uidPool: { first: 233110, last: 233119 },
+      cgroup: { prefix },
+      spareHomeImages: 0,
+      limits: { homeBytes: 8 * 1024 * 1024, homeInodes: 128 },
+    });
+    try {
+      const first = await resetting.create({ sessionId: 'unit-r1', homeKey: 'cleo', env: {} });
+      await writeFile(path.join(first.homeDir, 'notes.txt'), 'old work');
+      await expect(resetting.resetHome('cleo')).rejects.toMatchObject({ code: 'HOME_BUSY' });
+      await first.destroy();
+      await resetting.resetHome('cleo');
+      const second = await resetting.create({ sessionId: 'unit-r2', homeKey: 'cleo', env: {} });
+      expect(second.owner.uid).toBe(first.owner.uid);
+      expect(existsSync(path.join(second.homeDir, 'notes.txt'))).toBe(false);
+      expect(statSync(second.homeDir).uid).toBe(second.owner.uid);
+      await second.destroy();
+    } finally {
+      await resetting.close();
+    }
+  }, 60_000);
 });

@@ -83,6 +83,7 @@ export interface BwrapDriver extends SandboxDriver {
   readonly info: SandboxDriverInfo & { readonly name: 'bwrap'; readonly cgroup: 'v1' | 'v2' };
   readonly config: ResolvedBwrapConfig;
   create(spec: SandboxSpec): Promise<BwrapSandbox>;
+  resetHome(homeKey: string): Promise<void>;
 }
 
 /** Runtime roots owned by a live driver of this process. */
@@ -478,6 +479,27 @@ class Driver implements BwrapDriver {
     };
     await writeFile(plan.argsFile, bwrapArgsFile(plan), { mode: 0o600 });
     return buildCommand(plan);
+  }
+
+  /**
+   * Removes the home's image; the next session of the home gets a blank
+   * one (and keeps the home's uid, if the pool still has it for the home).
+   * Refuses while a session of this driver uses the home, from the start of
+   * its `create` to the end of its teardown; a `create` after this call
+   * queues its mount behind the removal (HomeStore serialises per home).
+   */
+  async resetHome(homeKey: string): Promise<void> {
+    if (this.closed) throw new BwrapDriverError('CLOSED', 'the bwrap driver is closed');
+    if (!SANDBOX_ID_PATTERN.test(homeKey)) {
+      throw new BwrapDriverError('INVALID_SPEC', `invalid homeKey ${JSON.stringify(homeKey)}`);
+    }
+    // Checked and queued in the same turn as a create() would track its session: no overlap.
+    if (this.liveHomes.has(homeKey)) {
+      throw new BwrapDriverError('HOME_BUSY', `the home ${homeKey} is in use by a session`, {
+        suggestion: 'End the attendee’s session first (the terminal server’s resetAttendee does).',
+      });
+    }
+    await this.homes.reset(homeKey);
   }
 
   private destroy(sessionId: string): Promise<void> {

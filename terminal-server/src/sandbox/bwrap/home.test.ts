@@ -1,4 +1,5 @@
-import { lstat, mkdtemp, readdir, rm, stat } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { lstat, mkdtemp, readdir, rm, stat, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -88,4 +89,23 @@ describe.skipIf(!canMount)('HomeStore (as root)', () => {
     expect(store.isAttached('carol')).toBe(false);
     expect(mountsUnder(await readMounts(), mountRoot)).toEqual([]);
   }, 30_000);
+
+  it('resets a home to a blank file system, only while nothing mounts it', async () => {
+    const home = await store.attach('dave', owner);
+    await writeFile(path.join(home, 'notes.txt'), 'old work');
+    await expect(store.reset('dave')).rejects.toMatchObject({ code: 'HOME_BUSY' });
+    expect(existsSync(path.join(home, 'notes.txt'))).toBe(true);
+    await store.detach('dave');
+
+    await store.reset('dave');
+    expect(existsSync(store.imagePath('dave'))).toBe(false);
+    const again = await store.attach('dave', owner);
+    expect(await readdir(again)).toEqual([]);
+    const info = await lstat(again);
+    expect([info.uid, info.gid, info.mode & 0o777]).toEqual([owner.uid, owner.gid, 0o700]);
+    await store.detach('dave');
+    // A home never made is already blank.
+    await expect(store.reset('erin')).resolves.toBeUndefined();
+    expect(mountsUnder(await readMounts(), mountRoot)).toEqual([]);
+  }, 60_000);
 });

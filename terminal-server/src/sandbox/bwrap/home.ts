@@ -26,6 +26,11 @@
  * changed configuration never uses an old one); a new home takes one by a
  * rename and the store makes the next. Without a spare, the image is made
  * on the spot as before.
+ *
+ * Resetting a home removes its image: the next attach makes a new one (from
+ * a spare), so the attendee starts on a new, empty file system, nothing of
+ * the old one left, not even in its free blocks. The image is only removed
+ * while nothing mounts it, in the same per-home queue as attach and detach.
  */
 import { randomBytes } from 'node:crypto';
 import { constants } from 'node:fs';
@@ -140,6 +145,32 @@ export class HomeStore {
     this.closed = true;
     clearTimeout(this.refillTimer);
     await this.refill;
+  }
+
+  /**
+   * Forgets the home's content: removes its image, so that the next attach
+   * makes a blank one. Refuses (HOME_BUSY) while the home is mounted or its
+   * image attached to a loop device. The uid the home had is not this
+   * store's: the next attach gives the new home to whichever owner it gets.
+   */
+  reset(homeKey: string): Promise<void> {
+    return this.serialize(homeKey, async () => {
+      const image = this.imagePath(homeKey);
+      if (this.isAttached(homeKey)) {
+        throw new BwrapDriverError('HOME_BUSY', `the home ${homeKey} is mounted for a session`);
+      }
+      if (!(await exists(image))) return;
+      const attached = await loopDevicesOf(image, this.options.programs.losetup);
+      if (attached.length > 0) {
+        throw new BwrapDriverError(
+          'HOME_BUSY',
+          `the home image ${image} is attached: ${attached.join(', ')}`,
+          { suggestion: 'Another process (or lab server) uses this data directory; stop it first.' },
+        );
+      }
+      // One unlink: the home is either all there or gone, never half emptied.
+      await rm(image);
+    });
   }
 
   /** Drops one session's use; the last one unmounts. */

@@ -1,3 +1,6 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 
 import { BwrapDriverError } from './errors.js';
@@ -90,14 +93,22 @@ describe('runProgram', () => {
     async () => {
       process.env.TRUSTLAB_HOST_TEST_SECRET = 'not for programs';
       try {
-        const started = performance.now();
-        const [a, b] = await Promise.all([
-          runProgram('/bin/sh', ['-c', 'sleep 0.3; echo "a $TRUSTLAB_HOST_TEST_SECRET"']),
-          runProgram('/bin/sh', ['-c', 'sleep 0.3; echo b; echo warn >&2']),
-        ]);
-        expect(a.stdout).toBe('a \n');
-        expect(b).toEqual({ stdout: 'b\n', stderr: 'warn\n' });
-        expect(performance.now() - started).toBeLessThan(580);
+        // Side by side without timing: each program waits for the other's mark,
+        // which only works if both run at once (run one after the other, the
+        // first gives up after 10 s and says so).
+        const dir = await mkdtemp(path.join(tmpdir(), 'trustlab-host-'));
+        const meet = (mine: string, theirs: string) =>
+          `touch ${dir}/${mine}; i=0; while [ ! -e ${dir}/${theirs} ]; do i=$((i+1)); [ $i -gt 1000 ] && { echo alone; exit 0; }; sleep 0.01; done`;
+        try {
+          const [a, b] = await Promise.all([
+            runProgram('/bin/sh', ['-c', `${meet('a', 'b')}; echo "a $TRUSTLAB_HOST_TEST_SECRET"`]),
+            runProgram('/bin/sh', ['-c', `${meet('b', 'a')}; echo b; echo warn >&2`]),
+          ]);
+          expect(a.stdout).toBe('a \n');
+          expect(b).toEqual({ stdout: 'b\n', stderr: 'warn\n' });
+        } finally {
+          await rm(dir, { recursive: true, force: true });
+        }
       } finally {
         delete process.env.TRUSTLAB_HOST_TEST_SECRET;
       }

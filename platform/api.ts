@@ -17,8 +17,41 @@
  * `(await cookies()).get(LEARNER_COOKIE)?.value` and calls `learner(value)`.
  */
 
+import type {
+  AttendeeWorkshop,
+  InstructorSessionView,
+  WorkshopBroadcast,
+  WorkshopPublicInfo,
+  WorkshopSnapshot,
+  WorkshopView,
+} from './workshops/types.js';
+
+export type {
+  AttendeeCommand,
+  AttendeeStuck,
+  AttendeeTaskCell,
+  AttendeeView,
+  AttendeeWorkshop,
+  InstructorSessionView,
+  JoinResult,
+  ResetResult,
+  WorkshopBroadcast,
+  WorkshopChange,
+  WorkshopPublicInfo,
+  WorkshopSnapshot,
+  WorkshopState,
+  WorkshopView,
+} from './workshops/types.js';
+
+// The app imports this module's values; Next's bundler does not map `./x.js` to `x.ts`, so
+// every value here is defined here (types may come from anywhere: they are erased).
+
 /** Name of the learner's cookie (HttpOnly, SameSite=Lax, a random 128-bit token). */
 export const LEARNER_COOKIE = 'trustlab_learner';
+/** Name of the instructor's cookie (HttpOnly, SameSite=Strict, a random 128-bit token, about 12 h). */
+export const INSTRUCTOR_COOKIE = 'trustlab_instructor';
+/** The header a signed-in instructor's page sends its CSRF token in, on every state-changing request. */
+export const CSRF_HEADER = 'X-CSRF-Token';
 
 export type TaskStatus = 'pending' | 'done' | 'failed';
 
@@ -116,12 +149,68 @@ export interface PlatformHttp {
   health(request: Request): Response;
   /** POST /api/terminal/ticket: same-origin, learner cookie required; `{ ticket, expiresAt }`, no-store. */
   terminalTicket(request: Request): Promise<Response>;
-  /** GET /api/labs/<id>/status: Server-Sent Events, `event: tasks` with every TaskState, then changes. */
+  /**
+   * GET /api/labs/<id>/status: Server-Sent Events, `event: tasks` with every
+   * TaskState, then changes; for a workshop attendee also `event: broadcast`
+   * `{ message, at }` (the latest one when the stream opens, then each new one).
+   */
   labStatus(request: Request, labId: string): Promise<Response>;
   /** POST /api/labs/<id>/check: same-origin; re-runs the checks, answers the states. */
   labCheck(request: Request, labId: string): Promise<Response>;
-  /** GET /api/session: same-origin; the learner's hub login, no-store. */
+  /** GET /api/session: same-origin; the learner's hub login, and `workshop` (AttendeeWorkshop) for an attendee; no-store. */
   session(request: Request): Promise<Response>;
+
+  /**
+   * /api/instructor/session. GET: `{ signedIn, csrfToken, expiresAt }` for
+   * the instructor cookie, else 401. POST `{ password }` (Origin rule only):
+   * signs in, sets the cookie, answers as GET; 401 WRONG_PASSWORD, 429
+   * TOO_MANY_ATTEMPTS with Retry-After. DELETE: signs out (as signout).
+   */
+  instructorSession(request: Request): Promise<Response>;
+  /** POST /api/instructor/session/signout: ends the session (CSRF token needed), clears the cookie. */
+  instructorSignOut(request: Request): Promise<Response>;
+  /**
+   * /api/instructor/workshops. GET: `{ workshops: WorkshopView[] }`. POST
+   * `{ lab, title, capacity, startsAt, endsAt }`: 201 `{ workshop }`.
+   */
+  instructorWorkshops(request: Request): Promise<Response>;
+  /** GET /api/instructor/workshops/<id>: the WorkshopSnapshot. */
+  instructorWorkshop(request: Request, workshopId: string): Promise<Response>;
+  /** POST /api/instructor/workshops/<id>/close: nobody joins any more; `{ workshop }`. */
+  instructorCloseWorkshop(request: Request, workshopId: string): Promise<Response>;
+  /**
+   * GET /api/instructor/workshops/<id>/events: Server-Sent Events,
+   * `snapshot` (WorkshopSnapshot) first, then `attendee` ({ attendee,
+   * totals }), `workshop` (WorkshopView) and `broadcast` as they happen.
+   */
+  instructorWorkshopEvents(request: Request, workshopId: string): Promise<Response>;
+  /** GET /api/instructor/workshops/<id>/progress.csv: the progress as an attachment. */
+  instructorWorkshopCsv(request: Request, workshopId: string): Promise<Response>;
+  /** POST /api/instructor/workshops/<id>/broadcast `{ message }`: to every attendee's status stream. */
+  instructorBroadcast(request: Request, workshopId: string): Promise<Response>;
+  /**
+   * POST /api/instructor/workshops/<id>/attendees/<learnerId>/reset
+   * `{ clearProgress }`: ends their terminal session, clears their progress
+   * in the lab when asked, empties their home; answers a ResetResult.
+   */
+  instructorResetAttendee(request: Request, workshopId: string, learnerId: string): Promise<Response>;
+  /**
+   * POST /api/workshops/join `{ code, displayName }`, with or without the
+   * learner cookie (made, and set, when missing): 201 JoinResult (200 when
+   * the browser had joined before); 404 UNKNOWN_WORKSHOP, 409
+   * WORKSHOP_FULL, WORKSHOP_CLOSED or WORKSHOP_NOT_STARTED.
+   */
+  workshopJoin(request: Request): Promise<Response>;
+  /** GET /api/workshops/<code>: WorkshopPublicInfo, for the join page. */
+  workshopInfo(request: Request, code: string): Promise<Response>;
+}
+
+/** What the instructor's pages may read, once their cookie is known to be an instructor session's. */
+export interface InstructorApi {
+  readonly session: InstructorSessionView;
+  workshops(): readonly WorkshopView[];
+  /** Undefined for an unknown workshop. */
+  snapshot(workshopId: string): Promise<WorkshopSnapshot | undefined>;
 }
 
 export interface PlatformApi {
@@ -143,6 +232,20 @@ export interface PlatformApi {
   hubRepositories(): Promise<readonly HubRepositoryView[]>;
   hubTrust(repository: string): Promise<HubTrustView | undefined>;
   health(): PlatformHealth;
+  /** The workshop the learner joined last, if any. */
+  workshopOf(learner: Learner): AttendeeWorkshop | undefined;
+  /** A join page's data; undefined for an unknown code. Nothing about the attendees. */
+  workshopInfo(code: string): WorkshopPublicInfo | undefined;
+  /** The latest broadcast of the learner's workshop. */
+  latestBroadcast(learner: Learner): WorkshopBroadcast | undefined;
+  /** Calls `listener` with each new broadcast to the learner's workshop; returns an unsubscribe. */
+  watchBroadcasts(learner: Learner, listener: (broadcast: WorkshopBroadcast) => void): () => void;
+  /**
+   * The instructor's view when `cookieValue` (of INSTRUCTOR_COOKIE) is a
+   * live instructor session's, else undefined: the dashboard's pages start
+   * here and show nothing without it.
+   */
+  instructor(cookieValue: string | undefined): InstructorApi | undefined;
   /** The handlers app/app/api/** delegates to. */
   readonly http: PlatformHttp;
 }

@@ -10,6 +10,12 @@
  * Files written into a home (if absent, see home-files.ts): notary's config
  * pointing at the lab's trust directory and hub, and the `homeFiles` of
  * every lab the learner has opened.
+ *
+ * An instructor's reset empties a home through the sandbox driver
+ * (terminal-server's `resetAttendee`, which holds back the attendee's next
+ * session meanwhile); `emptied` then writes the files again into a home
+ * that stays on disk, and an image home gets them when its next session
+ * prepares it.
  */
 import type { HomeReader, LabRegistry } from '../labs/engine/index.js';
 import { createHomeReader } from '../labs/engine/index.js';
@@ -89,6 +95,19 @@ export class Homes {
 
   unmounting(learnerId: string): void {
     this.mounted.delete(learnerId);
+  }
+
+  /**
+   * The driver emptied the learner's home (no session of theirs lives): a
+   * home that stays on disk gets the platform's and their labs' files back
+   * now, so that it is as a new learner's; an image home gets them from
+   * `prepare` when it is next mounted.
+   */
+  async emptied(learnerId: string): Promise<void> {
+    this.persistentReaders.delete(learnerId);
+    if (!this.options.persistent) return;
+    const homeDir = this.options.store.learner(learnerId)?.homeDir;
+    if (homeDir !== undefined) await this.prepare(learnerId, { homeDir, owner: undefined });
   }
 
   readerOf(learnerId: string): HomeReader | undefined {

@@ -28,6 +28,7 @@ import { publishPlatform, unpublishPlatform } from './api.js';
 import { PlatformError } from './errors.js';
 import { Homes, notaryConfig } from './homes.js';
 import { createHttpApi } from './http-api.js';
+import { assertHubImages } from './lab-environment.js';
 import { HubBrowser } from './hub-browser.js';
 import { labPage, labSummary } from './lab-pages.js';
 import { LabRuns } from './lab-runs.js';
@@ -38,6 +39,13 @@ import { appRequestPolicy } from './request-policy.js';
 import { chooseDriver, trackHomes } from './sandbox.js';
 import type { Settings } from './settings.js';
 import { WebServer, type WebApp, type WebAppFactory } from './web-server.js';
+import {
+  InstructorAuth,
+  WorkshopStore,
+  Workshops,
+  type ScryptParams,
+  type ThrottleOptions,
+} from './workshops/index.js';
 
 export { readSettings, type Settings } from './settings.js';
 export { PlatformError, type PlatformErrorCode } from './errors.js';
@@ -56,6 +64,11 @@ export interface PlatformOptions {
   /** Extra bwrap settings (tests: their own runtime root, uid pool, cgroup prefix). */
   bwrap?: Partial<Omit<BwrapDriverConfig, 'dataDir'>>;
   terminalLimits?: Partial<TerminalLimits>;
+  /** Workshop settings beyond the environment's (tests: a cheaper hash, a shorter throttle). */
+  workshops?: {
+    signInThrottle?: Partial<ThrottleOptions>;
+    scrypt?: ScryptParams;
+  };
 }
 
 export interface Platform {
@@ -102,17 +115,15 @@ export async function createPlatform(settings: Settings, options: PlatformOption
     const labs = await loadLabs(options.labsRoot ? { root: options.labsRoot } : {});
     const store = new ProgressStore(settings.dataDir);
     undo.push(() => store.close());
+    const workshopStore = new WorkshopStore(store);
 
     const { hub, url: hubDisplayUrl } = await startHub(settings);
     undo.push(() => hub.close());
     // What clients inside a sandbox must use, so the realm and every URL match the socket's host:port.
     const hubUrl = hub.url;
 
-    const learners = new Learners({
-      store,
-      accounts: hub.accounts,
-      secureCookie: settings.publicOrigin?.startsWith('https:') ?? false,
-    });
+    const secureCookie = settings.publicOrigin?.startsWith('https:') ?? false;
+    const learners = new Learners({ store, accounts: hub.accounts, secureCookie });
 
     const baseDriver = chooseDriver({
       sandbox: settings.sandbox,
@@ -138,12 +149,23 @@ export async function createPlatform(settings: Settings, options: PlatformOption
       mounted: (learnerId, home) => homes.mountedNow(learnerId, home),
       unmounting: (learnerId) => homes.unmounting(learnerId),
       failed: (learnerId, error) => logger.warn(`preparing the home of learner ${learnerId} failed`, error),
+      emptied: (learnerId) => homes.emptied(learnerId),
     });
 
     const web = new WebServer(logger);
     const port = await web.listen(settings.webHost, settings.webPort);
     undo.push(() => web.close());
     const policy = appRequestPolicy(port, settings.publicOrigin);
+    const webUrl = settings.publicOrigin ?? `http://localhost:${port}`;
+    const instructorAuth = await InstructorAuth.open({
+      store: workshopStore,
+      logger,
+      secureCookie,
+      password: settings.instructorPassword,
+      signInUrl: `${webUrl}/instructor`,
+      ...(options.workshops?.signInThrottle ? { throttle: options.workshops.signInThrottle } : {}),
+      ...(options.workshops?.scrypt ? { scrypt: options.workshops.scrypt } : {}),
+    });
 
     const runs = new LabRuns({
       store,
@@ -181,8 +203,25 @@ export async function createPlatform(settings: Settings, options: PlatformOption
     terminal.on('clientEvent', (event) => runs.clientEvent(event));
     terminal.attach(web.server, { exclusive: true });
 
+    const workshops = new Workshops({
+      store: workshopStore,
+      progress: store,
+      labs,
+      learners,
+      runs,
+      terminal,
+      logger,
+      ...(settings.stuckAfterMinutes !== undefined ? { stuckAfterMinutes: settings.stuckAfterMinutes } : {}),
+    });
+    undo.push(() => workshops.close());
+    // An attendee's terminal coming or going shows on the dashboard.
+    terminal.on('sessionStarted', (info) => workshops.attendeeChanged(info.attendee));
+    terminal.on('sessionEnded', (info) => workshops.attendeeChanged(info.attendee));
+
     const browser = new HubBrowser(hub, logger);
     undo.push(() => browser.close());
+    // A lab whose images are missing on the hub fails here, naming them, not in a learner's terminal.
+    assertHubImages(labs.labs, await browser.repositories());
 
     let closing = false;
     const runOf = async (labId: string, learner: Learner) => {
@@ -249,8 +288,40 @@ export async function createPlatform(settings: Settings, options: PlatformOption
           hub: { up: hubUp, url: hubDisplayUrl },
         };
       },
+      workshopOf: (learner) => workshops.workshopOf(learner.id),
+      workshopInfo(code) {
+        try {
+          return workshops.publicInfo(code);
+        } catch (error) {
+          if (error instanceof PlatformError && error.code === 'UNKNOWN_WORKSHOP') return undefined;
+          throw error;
+        }
+      },
+      latestBroadcast: (learner) => workshops.latestBroadcast(learner.id),
+      watchBroadcasts: (learner, listener) => workshops.watchBroadcasts(learner.id, listener),
+      instructor(cookieValue) {
+        const session = instructorAuth.session(cookieValue);
+        if (session === undefined) return undefined;
+        return {
+          session: { csrfToken: session.csrfToken, expiresAt: session.expiresAt },
+          workshops: () => workshops.list(),
+          async snapshot(workshopId) {
+            try {
+              return await workshops.snapshot(workshopId);
+            } catch (error) {
+              if (error instanceof PlatformError && error.code === 'UNKNOWN_WORKSHOP') return undefined;
+              throw error;
+            }
+          },
+        };
+      },
     };
-    const http = createHttpApi({ api, policy, findLearner: (token) => learners.find(token) });
+    const http = createHttpApi({
+      api,
+      policy,
+      findLearner: (token) => learners.find(token),
+      workshops: { workshops, auth: instructorAuth },
+    });
     const published: PlatformApi = { ...api, http };
     publishPlatform(published);
     undo.push(() => unpublishPlatform(published));
@@ -261,7 +332,6 @@ export async function createPlatform(settings: Settings, options: PlatformOption
     if (app.close) undo.push(() => app.close!());
     web.route({ policy, learners, app, labIds: new Set(labs.labs.map((lab) => lab.id)) });
 
-    const webUrl = settings.publicOrigin ?? `http://localhost:${port}`;
     let closed: Promise<void> | undefined;
     return {
       api: published,

@@ -16,7 +16,8 @@
  *   earlier command ended;
  * - the home is read only while the platform knows it to be there (see
  *   homes.ts); a check that needs files ticks while the learner works, and
- *   once passed a task stays passed.
+ *   once passed a task stays passed (until an instructor resets the
+ *   learner: then only the sessions and events from the reset on count).
  */
 import type { Hub, RequestRecord } from '../hub/src/index.js';
 import type {
@@ -25,6 +26,7 @@ import type {
   HubRecord,
   LabRegistry,
   LoadedLab,
+  SessionFacts,
   SessionRecords,
   TaskStatus,
 } from '../labs/engine/index.js';
@@ -43,7 +45,8 @@ type StatesListener = (states: readonly TaskState[]) => void;
 
 /** What the engine may know of one learner, shared by their labs. */
 class LearnerFacts {
-  readonly sessions: Set<string>;
+  /** Session id → when it started (ms): a lab's reset leaves out the sessions that started before it. */
+  readonly sessions: Map<string, number>;
   readonly events = new ClientEventLog({ maxEvents: MAX_EVENTS_PER_LEARNER });
   private readonly recordListeners = new Set<() => void>();
 
@@ -52,69 +55,126 @@ class LearnerFacts {
     store: ProgressStore,
     private readonly records: Hub['records'],
   ) {
-    this.sessions = new Set(store.sessionsOf(learnerId));
+    this.sessions = new Map(store.sessionStarts(learnerId).map((s) => [s.sessionId, s.startedAt]));
     for (const event of store.eventsOf(learnerId)) this.events.add(event.fields, event.receivedAt);
   }
 
-  readonly sessionRecords: SessionRecords = {
-    records: (query: FactRecordQuery = {}) => {
-      const all: HubRecord[] = [];
-      for (const session of this.sessions) {
-        all.push(...this.records.query({ ...query, session, limit: MAX_RECORDS }));
-      }
-      all.sort((a, b) => a.id - b.id);
-      return Promise.resolve(all.length > MAX_RECORDS ? all.slice(all.length - MAX_RECORDS) : all);
-    },
-    watch: (listener) => {
-      this.recordListeners.add(listener);
-      return () => this.recordListeners.delete(listener);
-    },
-  };
+  /** The records of the sessions that started at or after `since` (ms), in the hub's order. */
+  sessionRecords(since: number): SessionRecords {
+    return {
+      records: (query: FactRecordQuery = {}) => {
+        const all: HubRecord[] = [];
+        for (const [session, startedAt] of this.sessions) {
+          if (startedAt < since) continue;
+          all.push(...this.records.query({ ...query, session, limit: MAX_RECORDS }));
+        }
+        all.sort((a, b) => a.id - b.id);
+        return Promise.resolve(all.length > MAX_RECORDS ? all.slice(all.length - MAX_RECORDS) : all);
+      },
+      watch: (listener) => {
+        this.recordListeners.add(listener);
+        return () => this.recordListeners.delete(listener);
+      },
+    };
+  }
 
   newRecord(): void {
     for (const listener of this.recordListeners) listener();
   }
 }
 
+/**
+ * The learner's facts as one lab sees them: from `since` on (the lab's
+ * last reset, 0 when none). A session of the learner is theirs whole, so
+ * sessions are cut by their start; events by their arrival.
+ */
+function labFacts(
+  learner: Learner,
+  facts: LearnerFacts,
+  home: HomeReader,
+  hub: Hub,
+  since: number,
+): SessionFacts {
+  const records = facts.sessionRecords(since);
+  const all = createSessionFacts({
+    session: learner.id,
+    records,
+    events: facts.events,
+    home,
+    trustData: hubTrustData(() => hub.notary),
+  });
+  if (since === 0) return all;
+  return { ...all, events: async () => (await all.events()).filter((event) => event.receivedAt >= since) };
+}
+
 class LabRun {
-  readonly session: LabSession;
-  readonly started: Promise<unknown>;
+  private current: LabSession;
+  private startedRun: Promise<unknown>;
   private readonly listeners = new Set<StatesListener>();
   private emitScheduled = false;
 
   constructor(
     readonly lab: LoadedLab,
     readonly learner: Learner,
-    facts: LearnerFacts,
-    home: HomeReader,
-    hub: Hub,
-    store: ProgressStore,
-    logger: PlatformLogger,
+    private readonly facts: LearnerFacts,
+    private readonly home: HomeReader,
+    private readonly hub: Hub,
+    private readonly store: ProgressStore,
+    private readonly logger: PlatformLogger,
   ) {
-    this.session = new LabSession({
+    this.current = this.createSession();
+    this.startedRun = this.current.start();
+  }
+
+  get session(): LabSession {
+    return this.current;
+  }
+
+  /** Settles once the first run of the checks (since the last reset) is over. */
+  get started(): Promise<unknown> {
+    return this.startedRun;
+  }
+
+  private createSession(): LabSession {
+    const { lab, learner, store, logger } = this;
+    const since = store.progressResetAt(learner.id, lab.id) ?? 0;
+    const session = new LabSession({
       lab: lab.definition,
-      facts: createSessionFacts({
-        session: learner.id,
-        records: facts.sessionRecords,
-        events: facts.events,
-        home,
-        trustData: hubTrustData(() => hub.notary),
-      }),
+      facts: labFacts(learner, this.facts, this.home, this.hub, since),
       attendee: { username: learner.username },
       passed: store.passed(learner.id, lab.id),
     });
-    this.session.on('status', (change) => {
+    session.on('status', (change) => {
+      if (session !== this.current) return;
       if (change.state === 'done') store.addPassed(learner.id, lab.id, change.taskId, Date.now());
       this.scheduleEmit();
     });
-    this.session.on('check-error', (error) =>
+    session.on('check-error', (error) =>
       logger.error(`lab ${lab.id}, learner ${learner.id}: a check failed`, error),
     );
-    this.started = this.session.start();
+    return session;
+  }
+
+  /**
+   * Starts over from the store (after an instructor's reset cleared the
+   * learner's progress): a new LabSession with what is passed now and the
+   * facts from the reset on. Watchers stay and hear the new states.
+   */
+  async restart(): Promise<void> {
+    this.current.close();
+    this.current = this.createSession();
+    this.startedRun = this.current.start();
+    this.scheduleEmit();
+    await this.startedRun;
+  }
+
+  /** Each task's status alone, without the rendered hints (the instructor's views). */
+  statuses(): TaskStatus[] {
+    return this.current.statuses();
   }
 
   states(): TaskState[] {
-    return this.session.statuses().map((status) => this.toTaskState(status));
+    return this.current.statuses().map((status) => this.toTaskState(status));
   }
 
   watch(listener: StatesListener): () => void {
@@ -165,6 +225,7 @@ export class LabRuns {
     const owner = this.ownerOf(record.session);
     if (owner !== undefined) this.facts.get(owner)?.newRecord();
   };
+  private readonly eventListeners = new Set<(learnerId: string) => void>();
   private closed = false;
 
   constructor(private readonly options: LabRunsOptions) {
@@ -175,7 +236,13 @@ export class LabRuns {
   sessionStarted(sessionId: string, learnerId: string, startedAt: number): void {
     this.options.store.addSession(sessionId, learnerId, startedAt);
     this.owners.set(sessionId, learnerId);
-    this.facts.get(learnerId)?.sessions.add(sessionId);
+    this.facts.get(learnerId)?.sessions.set(sessionId, startedAt);
+  }
+
+  /** Calls `listener` with the learner's id after each client event of theirs is kept. */
+  watchEvents(listener: (learnerId: string) => void): () => void {
+    this.eventListeners.add(listener);
+    return () => this.eventListeners.delete(listener);
   }
 
   /** An event line from a session's events socket (already checked by the terminal server). */
@@ -186,6 +253,7 @@ export class LabRuns {
     const receivedAt = Date.parse(event.receivedAt);
     this.options.store.addEvent(owner, { sessionId: event.sessionId, receivedAt, fields: event.event });
     this.facts.get(owner)?.events.add(event.event, receivedAt);
+    for (const listener of this.eventListeners) listener(owner);
   }
 
   private ownerOf(sessionId: string): string | undefined {
@@ -232,6 +300,19 @@ export class LabRuns {
     }
     await run.started;
     return run;
+  }
+
+  /** The learner's run of the lab if one was started in this process (nothing is started). */
+  peek(learnerId: string, labId: string): LabRun | undefined {
+    return this.runs.get(`${learnerId}/${labId}`);
+  }
+
+  /**
+   * The learner's progress in the lab was reset in the store: a run in
+   * memory starts over from it. Resolves once its first checks are done.
+   */
+  async restart(learnerId: string, labId: string): Promise<void> {
+    await this.runs.get(`${learnerId}/${labId}`)?.restart();
   }
 
   close(): void {

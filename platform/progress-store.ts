@@ -4,8 +4,12 @@
  * (`<data>/app/progress.db`, WAL).
  *
  * Invariants:
- * - a passed task is only ever inserted, never removed or overwritten: a
- *   task that passed stays passed, across restarts;
+ * - a passed task is only ever inserted, never overwritten: a task that
+ *   passed stays passed, across restarts. The one removal is an
+ *   instructor's reset of an attendee (`clearProgress`), which also sets a
+ *   boundary (`progress_resets`) before which the learner's sessions and
+ *   events no longer count for that lab: without it the engine would find
+ *   the old pushes again and tick the same tasks at once;
  * - a terminal session id belongs to one learner for ever; the hub's request
  *   records carry the session id, and this table is what turns them into a
  *   learner's history after a restart;
@@ -78,6 +82,12 @@ CREATE TABLE IF NOT EXISTS client_events (
   fields TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS client_events_by_learner ON client_events (learner_id, id);
+CREATE TABLE IF NOT EXISTS progress_resets (
+  learner_id TEXT NOT NULL REFERENCES learners(id),
+  lab_id TEXT NOT NULL,
+  reset_at INTEGER NOT NULL,
+  PRIMARY KEY (learner_id, lab_id)
+);
 `;
 
 interface LearnerRecord {
@@ -96,6 +106,16 @@ function toLearner(row: LearnerRecord): LearnerRow {
     createdAt: row.created_at,
     homeDir: row.home_dir ?? undefined,
   };
+}
+
+export interface SessionStart {
+  readonly sessionId: string;
+  readonly startedAt: number;
+}
+
+export interface PassedTask {
+  readonly taskId: string;
+  readonly passedAt: number;
 }
 
 export class ProgressStore {
@@ -180,6 +200,15 @@ export class ProgressStore {
     ).map((row) => row.session_id);
   }
 
+  /** Every terminal session of the learner with its start, oldest first. */
+  sessionStarts(learnerId: string): SessionStart[] {
+    return (
+      this.sql(
+        'SELECT session_id, started_at FROM terminal_sessions WHERE learner_id = ? ORDER BY started_at, session_id',
+      ).all(learnerId) as Array<{ session_id: string; started_at: number }>
+    ).map((row) => ({ sessionId: row.session_id, startedAt: row.started_at }));
+  }
+
   learnerOfSession(sessionId: string): string | undefined {
     const row = this.sql('SELECT learner_id FROM terminal_sessions WHERE session_id = ?').get(sessionId) as
       { learner_id: string } | undefined;
@@ -199,6 +228,41 @@ export class ProgressStore {
         labId,
       ) as Array<{ task_id: string }>
     ).map((row) => row.task_id);
+  }
+
+  /** The learner's passed tasks of the lab with when each passed, in that order. */
+  passedTimes(learnerId: string, labId: string): PassedTask[] {
+    return (
+      this.sql(
+        'SELECT task_id, passed_at FROM passed_tasks WHERE learner_id = ? AND lab_id = ? ORDER BY passed_at',
+      ).all(learnerId, labId) as Array<{ task_id: string; passed_at: number }>
+    ).map((row) => ({ taskId: row.task_id, passedAt: row.passed_at }));
+  }
+
+  /**
+   * An instructor's reset: the learner's passed tasks of the lab are gone,
+   * and only sessions started and events received from `at` on count for
+   * it from now on.
+   */
+  clearProgress(learnerId: string, labId: string, at: number): void {
+    const clear = this.sql('DELETE FROM passed_tasks WHERE learner_id = ? AND lab_id = ?');
+    const mark = this.sql(
+      `INSERT INTO progress_resets (learner_id, lab_id, reset_at) VALUES (?, ?, ?)
+       ON CONFLICT (learner_id, lab_id) DO UPDATE SET reset_at = excluded.reset_at`,
+    );
+    this.db.transaction(() => {
+      clear.run(learnerId, labId);
+      mark.run(learnerId, labId, at);
+    })();
+  }
+
+  /** When the learner's progress in the lab was last reset (ms), or undefined. */
+  progressResetAt(learnerId: string, labId: string): number | undefined {
+    const row = this.sql('SELECT reset_at FROM progress_resets WHERE learner_id = ? AND lab_id = ?').get(
+      learnerId,
+      labId,
+    ) as { reset_at: number } | undefined;
+    return row?.reset_at;
   }
 
   markOpened(learnerId: string, labId: string, at: number): void {
@@ -242,6 +306,27 @@ export class ProgressStore {
       receivedAt: row.received_at,
       fields: JSON.parse(row.fields) as unknown,
     }));
+  }
+
+  /** The learner's newest `limit` events received at or after `since`, newest first. */
+  recentEvents(learnerId: string, limit: number, since = 0): StoredEvent[] {
+    const rows = this.sql(
+      `SELECT session_id, received_at, fields FROM client_events
+       WHERE learner_id = ? AND received_at >= ? ORDER BY id DESC LIMIT ?`,
+    ).all(learnerId, since, limit) as Array<{ session_id: string; received_at: number; fields: string }>;
+    return rows.map((row) => ({
+      sessionId: row.session_id,
+      receivedAt: row.received_at,
+      fields: JSON.parse(row.fields) as unknown,
+    }));
+  }
+
+  /**
+   * The database itself, for stores whose tables live in the same file
+   * (platform/workshops/): one connection, one WAL, one close.
+   */
+  get database(): Database.Database {
+    return this.db;
   }
 
   /** Statements are compiled once and kept: most of these run on every command a learner types. */

@@ -12,7 +12,8 @@
  * creates, before the shell starts in it: that is where the lab's files are
  * written into the home (the bwrap home is an image mounted only while a
  * session lives, so there is no earlier moment), and where the platform
- * learns which homes are mounted, for checks that read files.
+ * learns which homes are mounted, for checks that read files. It forwards
+ * the driver's `resetHome` too, and tells the platform once a home is empty.
  */
 import type { BwrapDriverConfig } from '../terminal-server/src/sandbox/bwrap/index.js';
 import { createBwrapDriver, probeBwrap } from '../terminal-server/src/sandbox/bwrap/index.js';
@@ -91,6 +92,8 @@ export interface HomeHooks {
   unmounting(homeKey: string): void;
   /** `prepare` failed; the session goes on. */
   failed(homeKey: string, error: unknown): void;
+  /** The driver emptied the home (an instructor's reset); no session of it lives meanwhile. */
+  emptied(homeKey: string): Promise<void>;
 }
 
 /**
@@ -100,9 +103,19 @@ export interface HomeHooks {
  */
 export function trackHomes(driver: SandboxDriver, hooks: HomeHooks): SandboxDriver {
   const live = new Map<string, number>();
+  const resetHome = driver.resetHome?.bind(driver);
   return {
     info: driver.info,
     close: () => driver.close(),
+    // Forwarded, or the terminal server could not empty a home (its resetAttendee refuses without it).
+    ...(resetHome
+      ? {
+          async resetHome(homeKey: string): Promise<void> {
+            await resetHome(homeKey);
+            await hooks.emptied(homeKey);
+          },
+        }
+      : {}),
     async create(spec: SandboxSpec): Promise<Sandbox> {
       const sandbox = await driver.create(spec);
       const home: MountedHome = { homeDir: sandbox.homeDir, owner: sandbox.owner };

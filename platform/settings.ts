@@ -30,7 +30,17 @@ export interface Settings {
   mode: PlatformMode;
   /** Host directory the bwrap driver keeps its mounts and sockets in. */
   runtimeDir: string | undefined;
+  /**
+   * The instructor's password (TRUSTLAB_INSTRUCTOR_PASSWORD). When unset,
+   * one is generated at the first start and printed once.
+   */
+  instructorPassword?: string | undefined;
+  /** Minutes without a new task done before an attendee shows as stuck (TRUSTLAB_STUCK_AFTER_MINUTES, 10). */
+  stuckAfterMinutes?: number | undefined;
 }
+
+/** Shorter passwords are refused: the instructor's login sees every attendee and can reset them. */
+export const MIN_INSTRUCTOR_PASSWORD_LENGTH = 12;
 
 export class SettingsError extends Error {
   override readonly name = 'SettingsError';
@@ -77,6 +87,23 @@ function origin(name: string, value: string | undefined): string | undefined {
   return url.origin;
 }
 
+function instructorPassword(value: string | undefined): string | undefined {
+  if (value === undefined || value === '') return undefined;
+  if ([...value].length < MIN_INSTRUCTOR_PASSWORD_LENGTH)
+    throw new SettingsError(
+      `TRUSTLAB_INSTRUCTOR_PASSWORD must have at least ${MIN_INSTRUCTOR_PASSWORD_LENGTH} characters (or leave it unset to have one generated)`,
+    );
+  return value;
+}
+
+function minutes(name: string, value: string | undefined): number | undefined {
+  if (value === undefined || value === '') return undefined;
+  const n = Number(value);
+  if (!Number.isFinite(n) || n <= 0 || n > 24 * 60)
+    throw new SettingsError(`${name} must be a number of minutes above 0, got ${JSON.stringify(value)}`);
+  return n;
+}
+
 export function readSettings(env: NodeJS.ProcessEnv = process.env): Settings {
   return {
     dataDir: path.resolve(env.TRUSTLAB_DATA_DIR || 'data'),
@@ -93,5 +120,8 @@ export function readSettings(env: NodeJS.ProcessEnv = process.env): Settings {
     sandbox: oneOf('TRUSTLAB_SANDBOX', env.TRUSTLAB_SANDBOX, ['bwrap', 'local'] as const),
     mode: oneOf('TRUSTLAB_MODE', env.TRUSTLAB_MODE, ['workshop', 'self-paced'] as const) ?? 'self-paced',
     runtimeDir: env.TRUSTLAB_RUNTIME_DIR || undefined,
+    // The value itself is never echoed in an error: it is a secret.
+    instructorPassword: instructorPassword(env.TRUSTLAB_INSTRUCTOR_PASSWORD),
+    stuckAfterMinutes: minutes('TRUSTLAB_STUCK_AFTER_MINUTES', env.TRUSTLAB_STUCK_AFTER_MINUTES),
   };
 }

@@ -72,12 +72,34 @@ export async function apiRouter(req: IncomingMessage, res: ServerResponse): Prom
   const http = getPlatform().http;
   const request = await toRequest(req, res);
   const lab = /^\/api\/labs\/([^/]+)\/(status|check)$/.exec(pathname);
+  const workshop =
+    /^\/api\/instructor\/workshops\/([^/]+)(?:\/(close|events|progress\.csv|broadcast))?$/.exec(pathname);
+  const reset = /^\/api\/instructor\/workshops\/([^/]+)\/attendees\/([^/]+)\/reset$/.exec(pathname);
+  const publicWorkshop = /^\/api\/workshops\/([^/]+)$/.exec(pathname);
+  const param = (value: string | undefined) => decodeURIComponent(value!);
   let response: Response;
   if (pathname === '/api/health') response = http.health(request);
   else if (pathname === '/api/terminal/ticket') response = await http.terminalTicket(request);
   else if (pathname === '/api/session') response = await http.session(request);
-  else if (lab?.[2] === 'status') response = await http.labStatus(request, decodeURIComponent(lab[1]!));
-  else if (lab?.[2] === 'check') response = await http.labCheck(request, decodeURIComponent(lab[1]!));
+  else if (lab?.[2] === 'status') response = await http.labStatus(request, param(lab[1]));
+  else if (lab?.[2] === 'check') response = await http.labCheck(request, param(lab[1]));
+  else if (pathname === '/api/instructor/session') response = await http.instructorSession(request);
+  else if (pathname === '/api/instructor/session/signout') response = await http.instructorSignOut(request);
+  else if (pathname === '/api/instructor/workshops') response = await http.instructorWorkshops(request);
+  else if (workshop && workshop[2] === undefined)
+    response = await http.instructorWorkshop(request, param(workshop[1]));
+  else if (workshop?.[2] === 'close')
+    response = await http.instructorCloseWorkshop(request, param(workshop[1]));
+  else if (workshop?.[2] === 'events')
+    response = await http.instructorWorkshopEvents(request, param(workshop[1]));
+  else if (workshop?.[2] === 'progress.csv')
+    response = await http.instructorWorkshopCsv(request, param(workshop[1]));
+  else if (workshop?.[2] === 'broadcast')
+    response = await http.instructorBroadcast(request, param(workshop[1]));
+  else if (reset) response = await http.instructorResetAttendee(request, param(reset[1]), param(reset[2]));
+  // As in Next, the static segment wins over the dynamic one beside it.
+  else if (pathname === '/api/workshops/join') response = await http.workshopJoin(request);
+  else if (publicWorkshop) response = await http.workshopInfo(request, param(publicWorkshop[1]));
   else response = new Response('not found\n', { status: 404 });
   await send(res, response);
 }
@@ -87,6 +109,8 @@ export interface TestPlatform {
   dataDir: string;
   hubPort: number;
   warnings: string[];
+  /** What the platform logged at level info (a generated instructor password among them). */
+  infos: string[];
   /** `http://127.0.0.1:<port>` */
   origin: string;
   settings: Settings;
@@ -98,6 +122,8 @@ export async function startTestPlatform(
     hubPort?: number;
     sandbox?: 'local' | 'bwrap';
     platform?: PlatformOptions;
+    /** Fields of Settings beyond the ones above (the instructor password, the stuck threshold). */
+    settings?: Partial<Settings>;
   } = {},
 ): Promise<TestPlatform> {
   const dataDir = options.dataDir ?? (await mkdtemp(path.join(tmpdir(), 'trustlab-platform-')));
@@ -114,18 +140,28 @@ export async function startTestPlatform(
     sandbox: options.sandbox ?? 'local',
     mode: 'self-paced',
     runtimeDir: undefined,
+    ...options.settings,
   };
+  const infos: string[] = [];
   const platform = await createPlatform(settings, {
     web: () => Promise.resolve({ handle: apiRouter }),
     logger: {
-      info: () => undefined,
+      info: (message) => infos.push(message),
       warn: (message) => warnings.push(message),
       error: (message, error) =>
         warnings.push(`${message}: ${error instanceof Error ? error.message : String(error)}`),
     },
     ...options.platform,
   });
-  return { platform, dataDir, hubPort, warnings, origin: `http://127.0.0.1:${platform.port}`, settings };
+  return {
+    platform,
+    dataDir,
+    hubPort,
+    warnings,
+    infos,
+    origin: `http://127.0.0.1:${platform.port}`,
+    settings,
+  };
 }
 
 export async function removeDataDir(dataDir: string): Promise<void> {
@@ -209,13 +245,14 @@ export async function dockerLogin(screen: Screen, username: string, password: st
   await screen.waitFor('Login Succeeded');
 }
 
-/** Reads an event stream; `tasks` events are kept in order. */
+/** Reads an event stream; `tasks` events are kept in order, and every event's data in `received`. */
 export class EventStream {
   readonly states: (readonly TaskState[])[] = [];
   readonly events: string[] = [];
+  readonly received: Array<{ event: string; data: unknown }> = [];
   readonly done: Promise<void>;
 
-  private constructor(
+  constructor(
     response: Response,
     private readonly controller: AbortController,
   ) {
@@ -235,6 +272,8 @@ export class EventStream {
             const event = /^event: (.*)$/m.exec(block)?.[1];
             const data = /^data: (.*)$/m.exec(block)?.[1];
             this.events.push(event ?? (block.startsWith(':') ? 'comment' : 'other'));
+            if (event !== undefined && data !== undefined)
+              this.received.push({ event, data: JSON.parse(data) as unknown });
             if (event === 'tasks' && data !== undefined) this.states.push(JSON.parse(data) as TaskState[]);
           }
         }
@@ -253,6 +292,11 @@ export class EventStream {
     });
     if (response.status !== 200) throw new Error(`status stream refused: ${response.status}`);
     return new EventStream(response, controller);
+  }
+
+  /** The data of every `event` received so far, in order. */
+  data<T>(event: string): T[] {
+    return this.received.filter((entry) => entry.event === event).map((entry) => entry.data as T);
   }
 
   latest(taskId: string): string | undefined {

@@ -52,6 +52,27 @@ describe('settings', () => {
       'https://lab.example.org',
     );
   });
+
+  it('takes the instructor password and the stuck threshold, refusing a short password without echoing it', () => {
+    const settings = readSettings({
+      TRUSTLAB_INSTRUCTOR_PASSWORD: 'twelve chars',
+      TRUSTLAB_STUCK_AFTER_MINUTES: '2.5',
+    });
+    expect(settings).toMatchObject({ instructorPassword: 'twelve chars', stuckAfterMinutes: 2.5 });
+    expect(readSettings({})).toMatchObject({ instructorPassword: undefined, stuckAfterMinutes: undefined });
+    expect(() => readSettings({ TRUSTLAB_INSTRUCTOR_PASSWORD: 'eleven char' })).toThrow(
+      /TRUSTLAB_INSTRUCTOR_PASSWORD must have at least 12/,
+    );
+    try {
+      readSettings({ TRUSTLAB_INSTRUCTOR_PASSWORD: 'hunter2' });
+    } catch (error) {
+      expect((error as Error).message).not.toContain('hunter2');
+    }
+    expect(() => readSettings({ TRUSTLAB_STUCK_AFTER_MINUTES: '0' })).toThrow(/TRUSTLAB_STUCK_AFTER_MINUTES/);
+    expect(() => readSettings({ TRUSTLAB_STUCK_AFTER_MINUTES: 'soon' })).toThrow(
+      /TRUSTLAB_STUCK_AFTER_MINUTES/,
+    );
+  });
 });
 
 describe('request policy', () => {

@@ -15,13 +15,15 @@ import { buildNext, nextBuildState } from '../platform/next-app.js';
 export const APP_DIR = path.join(PROJECT_ROOT, 'app');
 
 /** A client bundle is stale when missing or older than a file it was built from (its `.inputs` list). */
-function clientBundleStale(name: string): boolean {
-  const dir = path.join(PROJECT_ROOT, 'dist', 'client');
+export function clientBundleStale(name: string, root = PROJECT_ROOT): boolean {
+  const dir = path.join(root, 'dist', 'client');
   const inputs = path.join(dir, `${name}.inputs`);
   if (!existsSync(path.join(dir, `${name}.cjs`)) || !existsSync(inputs)) return true;
   const builtAt = statSync(inputs).mtimeMs;
-  for (const [, file] of readFileSync(inputs, 'utf8').matchAll(/'([^']+)'/g)) {
-    const source = path.join(PROJECT_ROOT, file!);
+  // The list's entries are the lines that start with a quoted path (the comment above them
+  // has apostrophes of its own).
+  for (const [, file] of readFileSync(inputs, 'utf8').matchAll(/^\s*'([^']+)'/gm)) {
+    const source = path.join(root, file!);
     if (!existsSync(source) || statSync(source).mtimeMs > builtAt) return true;
   }
   return false;

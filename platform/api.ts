@@ -19,6 +19,7 @@
 
 import type {
   AttendeeWorkshop,
+  ControlRequest,
   InstructorSessionView,
   WorkshopBroadcast,
   WorkshopPublicInfo,
@@ -32,6 +33,8 @@ export type {
   AttendeeTaskCell,
   AttendeeView,
   AttendeeWorkshop,
+  ControlChange,
+  ControlRequest,
   InstructorSessionView,
   JoinResult,
   ResetResult,
@@ -41,6 +44,7 @@ export type {
   WorkshopSnapshot,
   WorkshopState,
   WorkshopView,
+  WatchTicket,
 } from './workshops/types.js';
 
 // The app imports this module's values; Next's bundler does not map `./x.js` to `x.ts`, so
@@ -152,13 +156,24 @@ export interface PlatformHttp {
   /**
    * GET /api/labs/<id>/status: Server-Sent Events, `event: tasks` with every
    * TaskState, then changes; for a workshop attendee also `event: broadcast`
-   * `{ message, at }` (the latest one when the stream opens, then each new one).
+   * `{ message, at }` (the latest one when the stream opens, then each new one)
+   * and `event: control-request` (ControlRequest: an instructor asks to type
+   * in their terminal; a pending one when the stream opens, then each new one).
    */
   labStatus(request: Request, labId: string): Promise<Response>;
   /** POST /api/labs/<id>/check: same-origin; re-runs the checks, answers the states. */
   labCheck(request: Request, labId: string): Promise<Response>;
   /** GET /api/session: same-origin; the learner's hub login, and `workshop` (AttendeeWorkshop) for an attendee; no-store. */
   session(request: Request): Promise<Response>;
+  /**
+   * POST /api/session/control `{ requestId, accept }`: the attendee answers an
+   * instructor's request for control (same-origin, learner cookie). 200
+   * `{ granted }`; 404 UNKNOWN_REQUEST (unknown, expired, or someone else's);
+   * 409 NO_TERMINAL or WATCHER_GONE when control cannot be handed over.
+   */
+  sessionControl(request: Request): Promise<Response>;
+  /** POST /api/session/control/revoke `{}`: no watcher may type any more; 200 `{ revoked }` (how many could). */
+  sessionControlRevoke(request: Request): Promise<Response>;
 
   /**
    * /api/instructor/session. GET: `{ signedIn, csrfToken, expiresAt }` for
@@ -194,6 +209,19 @@ export interface PlatformHttp {
    * in the lab when asked, empties their home; answers a ResetResult.
    */
   instructorResetAttendee(request: Request, workshopId: string, learnerId: string): Promise<Response>;
+  /**
+   * POST /api/instructor/workshops/<id>/attendees/<learnerId>/watch `{}`: a
+   * WatchTicket for the attendee's terminal, read only; 404
+   * UNKNOWN_ATTENDEE, 409 NO_TERMINAL when no terminal of theirs runs.
+   */
+  instructorWatchAttendee(request: Request, workshopId: string, learnerId: string): Promise<Response>;
+  /**
+   * POST /api/instructor/workshops/<id>/attendees/<learnerId>/control `{}`:
+   * asks the attendee to let this instructor type (their status stream gets
+   * `control-request`); 202 `{ requestId, watcher }`. Their answer comes on
+   * the dashboard stream as `control`.
+   */
+  instructorRequestControl(request: Request, workshopId: string, learnerId: string): Promise<Response>;
   /**
    * POST /api/workshops/join `{ code, displayName }`, with or without the
    * learner cookie (made, and set, when missing): 201 JoinResult (200 when
@@ -240,6 +268,10 @@ export interface PlatformApi {
   latestBroadcast(learner: Learner): WorkshopBroadcast | undefined;
   /** Calls `listener` with each new broadcast to the learner's workshop; returns an unsubscribe. */
   watchBroadcasts(learner: Learner, listener: (broadcast: WorkshopBroadcast) => void): () => void;
+  /** An instructor's request for control of the learner's terminal still waiting for their answer. */
+  pendingControlRequest(learner: Learner): ControlRequest | undefined;
+  /** Calls `listener` with each new request for control of the learner's terminal; returns an unsubscribe. */
+  watchControlRequests(learner: Learner, listener: (request: ControlRequest) => void): () => void;
   /**
    * The instructor's view when `cookieValue` (of INSTRUCTOR_COOKIE) is a
    * live instructor session's, else undefined: the dashboard's pages start

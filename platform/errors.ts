@@ -27,7 +27,15 @@ export type PlatformErrorCode =
   | 'WRONG_PASSWORD'
   | 'TOO_MANY_ATTEMPTS'
   /** An instructor's reset of this attendee is under way already. */
-  | 'RESETTING';
+  | 'RESETTING'
+  /** The attendee has no terminal running (or no page attached to it) to watch or hand over. */
+  | 'NO_TERMINAL'
+  /** A request for control that is not (or no longer) pending for this attendee. */
+  | 'UNKNOWN_REQUEST'
+  /** The instructor who asked for control no longer watches the attendee's terminal. */
+  | 'WATCHER_GONE'
+  /** The terminal server cannot take this now (shutting down, too many tickets outstanding). */
+  | 'UNAVAILABLE';
 
 export class PlatformError extends Error {
   override readonly name = 'PlatformError';

@@ -34,7 +34,7 @@ export interface HttpApiDeps {
   /** The learner holding the cookie token; never creates one. */
   findLearner(token: string | undefined): Promise<Learner | undefined>;
   /** The instructor's and attendees' routes (platform/workshops/http.ts). */
-  workshops: Omit<WorkshopHttpDeps, 'policy' | 'streams' | 'heartbeatMs'>;
+  workshops: Omit<WorkshopHttpDeps, 'policy' | 'streams' | 'heartbeatMs' | 'findLearner'>;
   heartbeatMs?: number;
 }
 
@@ -52,7 +52,13 @@ export function createHttpApi(deps: HttpApiDeps): PlatformHttp & { streams: Open
   const method = (request: Request, expected: 'GET' | 'POST') => methodRefusal(request, [expected]);
 
   return {
-    ...createWorkshopHttp({ ...deps.workshops, policy, streams, heartbeatMs }),
+    ...createWorkshopHttp({
+      ...deps.workshops,
+      findLearner: (token) => deps.findLearner(token),
+      policy,
+      streams,
+      heartbeatMs,
+    }),
 
     health(_request) {
       const health = api.health();
@@ -92,9 +98,13 @@ export function createHttpApi(deps: HttpApiDeps): PlatformHttp & { streams: Open
           const unwatchBroadcasts = api.watchBroadcasts(learner, (broadcast) =>
             send({ event: 'broadcast', data: broadcast }),
           );
+          const unwatchRequests = api.watchControlRequests(learner, (controlRequest) =>
+            send({ event: 'control-request', data: controlRequest }),
+          );
           return () => {
             unwatchTasks();
             unwatchBroadcasts();
+            unwatchRequests();
           };
         },
         opening: async () => {
@@ -102,6 +112,9 @@ export function createHttpApi(deps: HttpApiDeps): PlatformHttp & { streams: Open
           // A page opened after the instructor spoke still shows what they said last.
           const broadcast = api.latestBroadcast(learner);
           if (broadcast !== undefined) events.push({ event: 'broadcast', data: broadcast });
+          // A page reloaded while an instructor waits for an answer still asks it.
+          const pending = api.pendingControlRequest(learner);
+          if (pending !== undefined) events.push({ event: 'control-request', data: pending });
           return events;
         },
         heartbeatMs,

@@ -41,6 +41,7 @@ import type { Settings } from './settings.js';
 import { WebServer, type WebApp, type WebAppFactory } from './web-server.js';
 import {
   InstructorAuth,
+  Watching,
   WorkshopStore,
   Workshops,
   type ScryptParams,
@@ -214,6 +215,8 @@ export async function createPlatform(settings: Settings, options: PlatformOption
       ...(settings.stuckAfterMinutes !== undefined ? { stuckAfterMinutes: settings.stuckAfterMinutes } : {}),
     });
     undo.push(() => workshops.close());
+    const watching = new Watching({ workshops, terminal, logger });
+    undo.push(() => watching.close());
     // An attendee's terminal coming or going shows on the dashboard.
     terminal.on('sessionStarted', (info) => workshops.attendeeChanged(info.attendee));
     terminal.on('sessionEnded', (info) => workshops.attendeeChanged(info.attendee));
@@ -299,6 +302,8 @@ export async function createPlatform(settings: Settings, options: PlatformOption
       },
       latestBroadcast: (learner) => workshops.latestBroadcast(learner.id),
       watchBroadcasts: (learner, listener) => workshops.watchBroadcasts(learner.id, listener),
+      pendingControlRequest: (learner) => watching.pendingRequest(learner.id),
+      watchControlRequests: (learner, listener) => watching.watchRequests(learner.id, listener),
       instructor(cookieValue) {
         const session = instructorAuth.session(cookieValue);
         if (session === undefined) return undefined;
@@ -320,7 +325,7 @@ export async function createPlatform(settings: Settings, options: PlatformOption
       api,
       policy,
       findLearner: (token) => learners.find(token),
-      workshops: { workshops, auth: instructorAuth },
+      workshops: { workshops, auth: instructorAuth, watching },
     });
     const published: PlatformApi = { ...api, http };
     publishPlatform(published);

@@ -12,11 +12,15 @@
  *   forged request fails even from a page that passed the Origin check;
  * - signing in needs only the Origin rule and the password, throttled;
  * - joining needs the Origin rule; it may create the learner (Set-Cookie);
+ * - an attendee's answer to a request for control, and taking control
+ *   back, need the write rule and their learner cookie (401 NO_LEARNER);
+ *   a request is found only among the caller's own, so nobody answers
+ *   another attendee's;
  * - a workshop's public info says nothing about its attendees.
  * Errors are PlatformErrors translated here: the status from the code, the
  * message and suggestion as written for whoever reads them.
  */
-import type { PlatformHttp } from '../api.js';
+import type { Learner, PlatformHttp } from '../api.js';
 import type { PlatformErrorCode } from '../errors.js';
 import { isPlatformError } from '../errors.js';
 import { eventStream, SSE_HEADERS, type OpenStreams, type StreamEvent } from '../event-stream.js';
@@ -26,6 +30,7 @@ import type { RequestPolicy } from '../request-policy.js';
 import type { InstructorAuth, InstructorSession } from './instructor-auth.js';
 import { instructorTokenFrom, sameSecret } from './instructor-auth.js';
 import { parseInput, signInSchema } from './input.js';
+import type { Watching } from './watching.js';
 import type { Workshops } from './workshops.js';
 
 export type WorkshopHttp = Pick<
@@ -39,6 +44,10 @@ export type WorkshopHttp = Pick<
   | 'instructorWorkshopCsv'
   | 'instructorBroadcast'
   | 'instructorResetAttendee'
+  | 'instructorWatchAttendee'
+  | 'instructorRequestControl'
+  | 'sessionControl'
+  | 'sessionControlRevoke'
   | 'workshopJoin'
   | 'workshopInfo'
 >;
@@ -46,6 +55,9 @@ export type WorkshopHttp = Pick<
 export interface WorkshopHttpDeps {
   workshops: Workshops;
   auth: InstructorAuth;
+  watching: Watching;
+  /** The learner holding the cookie token; never creates one. */
+  findLearner(token: string | undefined): Promise<Learner | undefined>;
   policy: RequestPolicy;
   streams: OpenStreams;
   heartbeatMs: number;
@@ -62,6 +74,10 @@ const STATUS: Partial<Record<PlatformErrorCode, number>> = {
   WRONG_PASSWORD: 401,
   TOO_MANY_ATTEMPTS: 429,
   RESETTING: 409,
+  NO_TERMINAL: 409,
+  WATCHER_GONE: 409,
+  UNKNOWN_REQUEST: 404,
+  UNAVAILABLE: 503,
 };
 
 /** Workshop and learner ids are 16 hex digits; anything else names nothing. */
@@ -81,7 +97,7 @@ export function platformErrorAnswer(error: unknown, headers: Record<string, stri
 }
 
 export function createWorkshopHttp(deps: WorkshopHttpDeps): WorkshopHttp {
-  const { workshops, auth, policy } = deps;
+  const { workshops, auth, policy, watching } = deps;
 
   const noInstructor = () =>
     refuse(401, 'NO_INSTRUCTOR', 'sign in as the instructor first', {
@@ -131,6 +147,26 @@ export function createWorkshopHttp(deps: WorkshopHttpDeps): WorkshopHttp {
     refuse(404, 'UNKNOWN_WORKSHOP', 'There is no such workshop.', {
       suggestion: 'Go back to the list of workshops.',
     });
+
+  const unknownAttendee = (learnerId: string) =>
+    refuse(404, 'UNKNOWN_ATTENDEE', `No attendee ${learnerId} in this workshop.`);
+
+  /** The write rule and the learner cookie; then `work`, its errors answered. */
+  async function asLearner(
+    request: Request,
+    work: (learner: Learner) => Promise<Response> | Response,
+  ): Promise<Response> {
+    const refused = methodRefusal(request, ['POST']) ?? originRefusal(policy, request, 'write');
+    if (refused) return refused;
+    const learner = await deps.findLearner(learnerTokenFrom(request.headers.get('cookie')));
+    if (learner === undefined)
+      return refuse(401, 'NO_LEARNER', 'no learner session: open the lab page first');
+    try {
+      return await work(learner);
+    } catch (error) {
+      return platformErrorAnswer(error);
+    }
+  }
 
   const sessionAnswer = (session: InstructorSession, headers: Record<string, string> = {}) =>
     json(200, { signedIn: true, csrfToken: session.csrfToken, expiresAt: session.expiresAt }, headers);
@@ -208,7 +244,11 @@ export function createWorkshopHttp(deps: WorkshopHttpDeps): WorkshopHttp {
             workshops.watch(id, (change) => {
               if (change.kind === 'attendee') send({ event: 'attendee', data: change });
               else if (change.kind === 'workshop') send({ event: 'workshop', data: change.workshop });
-              else send({ event: 'broadcast', data: change.broadcast });
+              else if (change.kind === 'broadcast') send({ event: 'broadcast', data: change.broadcast });
+              else {
+                const { learnerId, watcher, granted } = change;
+                send({ event: 'control', data: { learnerId, watcher, granted } });
+              }
             }),
           opening: async (): Promise<StreamEvent[]> => [
             { event: 'snapshot', data: await workshops.snapshot(id) },
@@ -248,11 +288,46 @@ export function createWorkshopHttp(deps: WorkshopHttpDeps): WorkshopHttp {
     async instructorResetAttendee(request, id, learnerId) {
       return asInstructor(request, 'POST', async () => {
         if (!ID.test(id)) return unknownWorkshop();
-        if (!ID.test(learnerId))
-          return refuse(404, 'UNKNOWN_ATTENDEE', `No attendee ${learnerId} in this workshop.`);
+        if (!ID.test(learnerId)) return unknownAttendee(learnerId);
         const read = await body(request);
         if (read instanceof Response) return read;
         return json(200, await workshops.reset(id, learnerId, read.value));
+      });
+    },
+
+    async instructorWatchAttendee(request, id, learnerId) {
+      return asInstructor(request, 'POST', async (session) => {
+        if (!ID.test(id)) return unknownWorkshop();
+        if (!ID.test(learnerId)) return unknownAttendee(learnerId);
+        const read = await body(request);
+        if (read instanceof Response) return read;
+        return json(200, watching.watch(id, learnerId, session, read.value));
+      });
+    },
+
+    async instructorRequestControl(request, id, learnerId) {
+      return asInstructor(request, 'POST', async (session) => {
+        if (!ID.test(id)) return unknownWorkshop();
+        if (!ID.test(learnerId)) return unknownAttendee(learnerId);
+        const read = await body(request);
+        if (read instanceof Response) return read;
+        return json(202, watching.requestControl(id, learnerId, session, read.value));
+      });
+    },
+
+    async sessionControl(request) {
+      return asLearner(request, async (learner) => {
+        const read = await body(request);
+        if (read instanceof Response) return read;
+        return json(200, watching.answer(learner.id, read.value));
+      });
+    },
+
+    async sessionControlRevoke(request) {
+      return asLearner(request, async (learner) => {
+        const read = await body(request);
+        if (read instanceof Response) return read;
+        return json(200, watching.revoke(learner.id, read.value));
       });
     },
 

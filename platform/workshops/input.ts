@@ -79,6 +79,13 @@ export const broadcastSchema = z.object({ message: text('the message', 500) }).s
 
 export const resetSchema = z.object({ clearProgress: z.boolean() }).strict();
 
+/** The routes that act on the path alone still take a JSON body, `{}`, so that a plain form cannot post to them. */
+export const emptySchema = z.object({}).strict();
+
+export const controlAnswerSchema = z
+  .object({ requestId: z.string().min(1).max(64), accept: z.boolean() })
+  .strict();
+
 export const signInSchema = z.object({ password: z.string().min(1).max(1024) }).strict();
 
 /** The value, or INVALID_INPUT naming the first field that is wrong. */

@@ -136,7 +136,8 @@ export interface WorkshopSnapshot {
  * What the dashboard stream sends after its `snapshot` event:
  * - `attendee`: one attendee's entry changed (or they joined), with the new totals;
  * - `workshop`: the workshop itself changed (closed);
- * - `broadcast`: a message went out to the attendees.
+ * - `broadcast`: a message went out to the attendees;
+ * - `control`: an attendee answered a request for control, or took it back.
  */
 export type WorkshopChange =
   | {
@@ -145,7 +146,32 @@ export type WorkshopChange =
       readonly totals: WorkshopSnapshot['totals'];
     }
   | { readonly kind: 'workshop'; readonly workshop: WorkshopView }
-  | { readonly kind: 'broadcast'; readonly broadcast: WorkshopBroadcast };
+  | { readonly kind: 'broadcast'; readonly broadcast: WorkshopBroadcast }
+  | ({ readonly kind: 'control' } & ControlChange);
+
+/** A watch ticket for an instructor: the lab page's WebSocket, with this ticket in HELLO. */
+export interface WatchTicket {
+  /** Single-use, short-lived, base64url. */
+  readonly ticket: string;
+  readonly expiresAt: string;
+  /** How the attendee sees this instructor (`Instructor 3fa2`): nothing secret. */
+  readonly watcher: string;
+}
+
+/** An instructor asks the attendee to let them type; what the attendee's status stream carries. */
+export interface ControlRequest {
+  readonly requestId: string;
+  readonly watcher: string;
+  readonly at: string;
+}
+
+/** What the dashboard stream's `control` event carries. */
+export interface ControlChange {
+  readonly learnerId: string;
+  /** The watcher the answer was about; null when the attendee took control back from every watcher. */
+  readonly watcher: string | null;
+  readonly granted: boolean;
+}
 
 /** A signed-in instructor's session, as their pages need it. */
 export interface InstructorSessionView {

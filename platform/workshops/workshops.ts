@@ -53,6 +53,7 @@ import type { AttendeeRow, WorkshopRow, WorkshopStore } from './store.js';
 import type {
   AttendeeView,
   AttendeeWorkshop,
+  ControlChange,
   JoinResult,
   ResetResult,
   WorkshopBroadcast,
@@ -228,12 +229,7 @@ export class Workshops {
 
   async reset(id: string, learnerId: string, input: unknown): Promise<ResetResult> {
     const { clearProgress } = parseInput(resetSchema, input);
-    const row = this.workshopRow(id);
-    if (this.options.store.attendee(row.id, learnerId) === undefined) {
-      throw new PlatformError('UNKNOWN_ATTENDEE', `No attendee ${learnerId} in this workshop.`, {
-        suggestion: 'Reload the dashboard: the list of attendees may be out of date.',
-      });
-    }
+    const row = this.assertAttendee(id, learnerId);
     if (this.resetting.has(learnerId)) {
       throw new PlatformError('RESETTING', 'This attendee is being reset already.', {
         suggestion: 'Wait for the reset under way to finish.',
@@ -277,6 +273,25 @@ export class Workshops {
     } finally {
       this.resetting.delete(learnerId);
       this.attendeeChanged(learnerId);
+    }
+  }
+
+  /** The workshop, when the learner attends it; UNKNOWN_WORKSHOP or UNKNOWN_ATTENDEE otherwise. */
+  assertAttendee(id: string, learnerId: string): WorkshopView {
+    const row = this.workshopRow(id);
+    if (this.options.store.attendee(row.id, learnerId) === undefined) {
+      throw new PlatformError('UNKNOWN_ATTENDEE', `No attendee ${learnerId} in this workshop.`, {
+        suggestion: 'Reload the dashboard: the list of attendees may be out of date.',
+      });
+    }
+    return this.view(row);
+  }
+
+  /** An attendee answered a request for control or took it back: the dashboards of their workshops show it. */
+  controlChanged(change: ControlChange): void {
+    for (const [workshopId, watch] of this.watches) {
+      if (this.options.store.attendee(workshopId, change.learnerId) !== undefined)
+        watch.emit({ kind: 'control', ...change });
     }
   }
 

@@ -74,13 +74,17 @@ export async function apiRouter(req: IncomingMessage, res: ServerResponse): Prom
   const lab = /^\/api\/labs\/([^/]+)\/(status|check)$/.exec(pathname);
   const workshop =
     /^\/api\/instructor\/workshops\/([^/]+)(?:\/(close|events|progress\.csv|broadcast))?$/.exec(pathname);
-  const reset = /^\/api\/instructor\/workshops\/([^/]+)\/attendees\/([^/]+)\/reset$/.exec(pathname);
+  const attendee = /^\/api\/instructor\/workshops\/([^/]+)\/attendees\/([^/]+)\/(reset|watch|control)$/.exec(
+    pathname,
+  );
   const publicWorkshop = /^\/api\/workshops\/([^/]+)$/.exec(pathname);
   const param = (value: string | undefined) => decodeURIComponent(value!);
   let response: Response;
   if (pathname === '/api/health') response = http.health(request);
   else if (pathname === '/api/terminal/ticket') response = await http.terminalTicket(request);
   else if (pathname === '/api/session') response = await http.session(request);
+  else if (pathname === '/api/session/control') response = await http.sessionControl(request);
+  else if (pathname === '/api/session/control/revoke') response = await http.sessionControlRevoke(request);
   else if (lab?.[2] === 'status') response = await http.labStatus(request, param(lab[1]));
   else if (lab?.[2] === 'check') response = await http.labCheck(request, param(lab[1]));
   else if (pathname === '/api/instructor/session') response = await http.instructorSession(request);
@@ -96,7 +100,12 @@ export async function apiRouter(req: IncomingMessage, res: ServerResponse): Prom
     response = await http.instructorWorkshopCsv(request, param(workshop[1]));
   else if (workshop?.[2] === 'broadcast')
     response = await http.instructorBroadcast(request, param(workshop[1]));
-  else if (reset) response = await http.instructorResetAttendee(request, param(reset[1]), param(reset[2]));
+  else if (attendee?.[3] === 'reset')
+    response = await http.instructorResetAttendee(request, param(attendee[1]), param(attendee[2]));
+  else if (attendee?.[3] === 'watch')
+    response = await http.instructorWatchAttendee(request, param(attendee[1]), param(attendee[2]));
+  else if (attendee?.[3] === 'control')
+    response = await http.instructorRequestControl(request, param(attendee[1]), param(attendee[2]));
   // As in Next, the static segment wins over the dynamic one beside it.
   else if (pathname === '/api/workshops/join') response = await http.workshopJoin(request);
   else if (publicWorkshop) response = await http.workshopInfo(request, param(publicWorkshop[1]));

@@ -42,6 +42,9 @@ export default function RootLayout({ children }: { children: ReactNode }) {
               <li>
                 <Link href="/hub">Hub</Link>
               </li>
+              <li>
+                <Link href="/instructor">Instructor</Link>
+              </li>
             </ul>
           </nav>
           <ThemeSwitch />

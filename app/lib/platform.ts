@@ -5,7 +5,14 @@
  */
 import 'server-only';
 import { cookies, headers } from 'next/headers';
-import { LEARNER_COOKIE, getPlatform, type Learner, type PlatformApi } from '../../platform/api';
+import {
+  INSTRUCTOR_COOKIE,
+  LEARNER_COOKIE,
+  getPlatform,
+  type InstructorApi,
+  type Learner,
+  type PlatformApi,
+} from '../../platform/api';
 
 export function platform(): PlatformApi {
   return getPlatform();
@@ -31,4 +38,14 @@ export async function currentLearner(): Promise<Learner> {
 /** This request's CSP nonce (proxy.ts), for elements the page creates at run time. */
 export async function requestNonce(): Promise<string> {
   return (await headers()).get('x-nonce') ?? '';
+}
+
+/**
+ * The instructor's view when this request carries a live instructor
+ * session's cookie, else undefined (a learner's cookie is not one): the
+ * instructor's pages show nothing without it.
+ */
+export async function currentInstructor(): Promise<InstructorApi | undefined> {
+  const token = (await cookies()).get(INSTRUCTOR_COOKIE)?.value;
+  return getPlatform().instructor(token);
 }

@@ -88,4 +88,16 @@ describe.skipIf(!buildReady())('platform with the Next app', () => {
       stream.close();
     }
   }, 60_000);
+
+  it('answers the workshop routes with JSON refusals through Next', async () => {
+    const unknown = await fetch(`${test.origin}/api/workshops/NOSUCH`);
+    expect(unknown.status).toBe(404);
+    expect(unknown.headers.get('content-type')).toMatch(/^application\/json/);
+    expect(await unknown.json()).toMatchObject({ error: { code: 'UNKNOWN_WORKSHOP' } });
+
+    const anonymous = await fetch(`${test.origin}/api/instructor/workshops`);
+    expect(anonymous.status).toBe(401);
+    expect(anonymous.headers.get('content-type')).toMatch(/^application\/json/);
+    expect(await anonymous.json()).toMatchObject({ error: { code: 'NO_INSTRUCTOR' } });
+  });
 });

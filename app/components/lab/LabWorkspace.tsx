@@ -6,16 +6,38 @@
  * Statuses arrive from the server as Server-Sent Events
  * (GET /api/labs/<id>/status, `tasks` events carrying task states);
  * the browser's EventSource reconnects by itself when the stream drops.
+ * For a workshop attendee the same stream brings the instructor's
+ * broadcasts and requests to type in the terminal (WorkshopNotices).
  */
 import { useCallback, useEffect, useRef, useState } from 'react';
-import type { LabPage, TaskState } from '../../../platform/api';
+import type { LabPage, TaskState, WorkshopBroadcast } from '../../../platform/api';
+import type { ConnectionState } from '../terminal/terminal-connection';
 import { TerminalPanel, type TerminalHandle } from '../terminal/TerminalPanel';
+import {
+  eventJson,
+  parseBroadcast,
+  parseControlRequest,
+  refusalMessage,
+  type ControlRequest,
+} from '../workshop/messages';
 import { CredentialsCard } from './CredentialsCard';
 import type { Credentials } from './InlineText';
 import { LabProse } from './LabProse';
 import { SplitPane } from './SplitPane';
 import { STATUS_LABEL, StatusBadge, TaskStatusView } from './TaskStatusView';
 import { taskStatesIn } from './task-states';
+import { NO_WATCHERS, nextWatchState, WorkshopNotices, type WatchState } from './WorkshopNotices';
+
+/** The broadcast last dismissed (its time), so that a reload does not show it again. */
+const DISMISSED_KEY = 'trustlab.dismissedBroadcast';
+
+function dismissedBroadcast(): string | null {
+  try {
+    return window.localStorage.getItem(DISMISSED_KEY);
+  } catch {
+    return null;
+  }
+}
 
 interface Props {
   readonly page: LabPage;
@@ -36,6 +58,11 @@ export function LabWorkspace({ page, initialStates, credentials, nonce }: Props)
   const [streamDown, setStreamDown] = useState(false);
   const terminal = useRef<TerminalHandle | null>(null);
   const previous = useRef(states);
+  const [broadcast, setBroadcast] = useState<WorkshopBroadcast | undefined>();
+  const [watch, setWatch] = useState<WatchState>(NO_WATCHERS);
+  const [request, setRequest] = useState<ControlRequest | undefined>();
+  const [answering, setAnswering] = useState(false);
+  const [problem, setProblem] = useState('');
 
   const receive = useCallback((list: readonly TaskState[]) => {
     setStates((current) => {
@@ -72,6 +99,14 @@ export function LabWorkspace({ page, initialStates, credentials, nonce }: Props)
       if (list) receive(list);
     };
     source.addEventListener('tasks', onMessage);
+    source.addEventListener('broadcast', (event: MessageEvent<unknown>) => {
+      const received = parseBroadcast(eventJson(event));
+      if (received && received.at !== dismissedBroadcast()) setBroadcast(received);
+    });
+    source.addEventListener('control-request', (event: MessageEvent<unknown>) => {
+      const received = parseControlRequest(eventJson(event));
+      if (received) setRequest(received);
+    });
     source.addEventListener('open', () => setStreamDown(false));
     source.addEventListener('error', () => setStreamDown(source.readyState !== EventSource.OPEN));
     return () => source.close();
@@ -95,6 +130,61 @@ export function LabWorkspace({ page, initialStates, credentials, nonce }: Props)
       setChecking(false);
     }
   };
+
+  const dismissBroadcast = () => {
+    if (broadcast) {
+      try {
+        window.localStorage.setItem(DISMISSED_KEY, broadcast.at);
+      } catch {
+        // Storage refused: it stays dismissed until the page reloads.
+      }
+    }
+    setBroadcast(undefined);
+  };
+
+  const answerRequest = async (accept: boolean) => {
+    if (!request) return;
+    setAnswering(true);
+    setProblem('');
+    try {
+      const response = await fetch('/api/session/control', {
+        method: 'POST',
+        credentials: 'same-origin',
+        headers: { accept: 'application/json', 'content-type': 'application/json' },
+        body: JSON.stringify({ requestId: request.requestId, accept }),
+      });
+      if (!response.ok) setProblem(`Your answer did not reach the server: ${await refusalMessage(response)}`);
+      setRequest(undefined);
+    } catch {
+      setProblem('Your answer did not reach the server. Try again in a moment.');
+    } finally {
+      setAnswering(false);
+    }
+  };
+
+  const stopSharing = async () => {
+    setProblem('');
+    try {
+      const response = await fetch('/api/session/control/revoke', {
+        method: 'POST',
+        credentials: 'same-origin',
+        headers: { accept: 'application/json', 'content-type': 'application/json' },
+        body: '{}',
+      });
+      if (!response.ok) setProblem(`Control could not be taken back: ${await refusalMessage(response)}`);
+    } catch {
+      setProblem('Control could not be taken back. Try again, or reload the page: that ends it too.');
+    }
+  };
+
+  const onTerminalStatus = useCallback((code: number, reason: string) => {
+    setWatch((current) => nextWatchState(current, code, reason));
+  }, []);
+
+  // Watching and control belong to one connection of the terminal: a new one is told them again.
+  const onConnectionState = useCallback((state: ConnectionState) => {
+    if (state.kind !== 'ready' && state.kind !== 'starting') setWatch(NO_WATCHERS);
+  }, []);
 
   const run = useCallback((command: string) => terminal.current?.run(command), []);
   const done = lab.tasks.filter((task) => states.get(task.id)?.status === 'done').length;
@@ -188,7 +278,26 @@ export function LabWorkspace({ page, initialStates, credentials, nonce }: Props)
     <SplitPane
       stepsId="lab-steps"
       steps={steps}
-      terminal={<TerminalPanel nonce={nonce} handleRef={terminal} />}
+      terminal={
+        <TerminalPanel
+          nonce={nonce}
+          handleRef={terminal}
+          onStatus={onTerminalStatus}
+          onConnectionState={onConnectionState}
+          notices={
+            <WorkshopNotices
+              broadcast={broadcast}
+              onDismissBroadcast={dismissBroadcast}
+              watch={watch}
+              request={request}
+              answering={answering}
+              onAnswer={(accept) => void answerRequest(accept)}
+              onStopSharing={() => void stopSharing()}
+              problem={problem}
+            />
+          }
+        />
+      }
     />
   );
 }

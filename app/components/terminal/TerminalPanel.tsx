@@ -5,13 +5,18 @@
  * Around it: font size, screen-reader mode, find, copy and paste from the
  * keyboard (Ctrl+Shift+C / Ctrl+Shift+V) or a right-click menu, and a banner
  * whenever the connection is not simply up.
+ *
+ * The same panel shows an instructor another attendee's terminal
+ * (`role: 'watcher'`, with tickets from the watch route): the connection
+ * is the same, the wording says whose terminal it is, and the page around
+ * it adds what watching needs (`toolbar`, `notices`, `onStatus`).
  */
 import { FitAddon } from '@xterm/addon-fit';
 import { SearchAddon } from '@xterm/addon-search';
 import { WebLinksAddon } from '@xterm/addon-web-links';
 import { Terminal } from '@xterm/xterm';
 import '@xterm/xterm/css/xterm.css';
-import { useCallback, useEffect, useRef, useState, type RefObject } from 'react';
+import { useCallback, useEffect, useId, useRef, useState, type ReactNode, type RefObject } from 'react';
 import { FONT_SIZE, effectiveTheme, preferencesStore } from '../preferences/preferences';
 import { usePreferences } from '../preferences/use-preferences';
 import { copyText } from './clipboard';
@@ -31,6 +36,20 @@ interface Props {
   /** The request's CSP nonce, for the `<style>` elements xterm.js creates. */
   readonly nonce: string;
   readonly handleRef: RefObject<TerminalHandle | null>;
+  /** The panel's heading (default "Terminal"). */
+  readonly title?: string;
+  /** The attendee's own terminal (default), or an instructor watching one. */
+  readonly role?: 'attendee' | 'watcher';
+  /** Where tickets come from (default: the learner's own, POST /api/terminal/ticket). */
+  readonly fetchTicket?: () => Promise<string>;
+  /** STATUS codes about watching and control (300-313), as they arrive. */
+  readonly onStatus?: (code: number, reason: string) => void;
+  /** Every change of the connection's state. */
+  readonly onConnectionState?: (state: ConnectionState) => void;
+  /** More controls at the end of the toolbar. */
+  readonly toolbar?: ReactNode;
+  /** Notices shown above the screen, under the connection's banner. */
+  readonly notices?: ReactNode;
 }
 
 const FONT_FAMILY = "ui-monospace, 'DejaVu Sans Mono', 'Liberation Mono', Menlo, Consolas, monospace";
@@ -46,8 +65,26 @@ function latin1Bytes(data: string): Uint8Array {
   return Uint8Array.from(data, (char) => char.charCodeAt(0) & 0xff);
 }
 
-export function TerminalPanel({ nonce, handleRef }: Props) {
+export function TerminalPanel({
+  nonce,
+  handleRef,
+  title = 'Terminal',
+  role = 'attendee',
+  fetchTicket,
+  onStatus,
+  onConnectionState,
+  toolbar,
+  notices,
+}: Props) {
   const [preferences, updatePreferences] = usePreferences();
+  const headingId = useId();
+  const findId = useId();
+  const [resetNotice, setResetNotice] = useState('');
+  // The connection is made once per mount; it calls whatever the latest props are.
+  const callbacks = useRef({ onStatus, onConnectionState, fetchTicket });
+  useEffect(() => {
+    callbacks.current = { onStatus, onConnectionState, fetchTicket };
+  });
   const containerRef = useRef<HTMLDivElement>(null);
   const terminalRef = useRef<Terminal | null>(null);
   const fitRef = useRef<FitAddon | null>(null);
@@ -149,7 +186,14 @@ export function TerminalPanel({ nonce, handleRef }: Props) {
         write: (data, done) => terminal.write(data, done),
         reset: () => terminal.reset(),
       },
-      onState: setState,
+      onState: (next) => {
+        setState(next);
+        if (next.kind === 'reset') setResetNotice(next.reason);
+        callbacks.current.onConnectionState?.(next);
+      },
+      onStatus: (code, reason) => callbacks.current.onStatus?.(code, reason),
+      role,
+      ...(callbacks.current.fetchTicket ? { fetchTicket: () => callbacks.current.fetchTicket!() } : {}),
     });
     connectionRef.current = connection;
     const subscriptions = [
@@ -232,10 +276,15 @@ export function TerminalPanel({ nonce, handleRef }: Props) {
     updatePreferences({ fontSize: Math.min(FONT_SIZE.max, Math.max(FONT_SIZE.min, size)) });
 
   return (
-    <section className="terminal-panel" aria-labelledby="terminal-heading" data-terminal-state={state.kind}>
+    <section
+      className="terminal-panel"
+      aria-labelledby={headingId}
+      data-terminal-state={state.kind}
+      data-terminal-role={role}
+    >
       <div className="terminal-toolbar">
-        <h2 id="terminal-heading" className="terminal-title">
-          Terminal
+        <h2 id={headingId} className="terminal-title">
+          {title}
         </h2>
         <div className="toolbar-group" role="group" aria-label="Font size">
           <button
@@ -272,6 +321,7 @@ export function TerminalPanel({ nonce, handleRef }: Props) {
         <button type="button" className="tool-button" onClick={openFind} aria-keyshortcuts="Control+Shift+F">
           Find
         </button>
+        {toolbar}
       </div>
 
       {findOpen && (
@@ -287,9 +337,9 @@ export function TerminalPanel({ nonce, handleRef }: Props) {
             if (event.key === 'Escape') closeFind();
           }}
         >
-          <label htmlFor="terminal-find">Find</label>
+          <label htmlFor={findId}>Find</label>
           <input
-            id="terminal-find"
+            id={findId}
             ref={findInputRef}
             type="search"
             value={findText}
@@ -312,7 +362,19 @@ export function TerminalPanel({ nonce, handleRef }: Props) {
         </form>
       )}
 
-      <ConnectionBanner state={state} onAction={() => connectionRef.current?.restart()} />
+      <ConnectionBanner state={state} role={role} onAction={() => connectionRef.current?.restart()} />
+      {resetNotice !== '' && role === 'attendee' && (
+        <div className="terminal-banner terminal-banner-warning" role="status" data-terminal-reset="">
+          <p>
+            <strong>Your instructor reset this terminal.</strong> You are in a fresh shell now; what ran
+            before has stopped.
+          </p>
+          <button type="button" className="tool-button" onClick={() => setResetNotice('')}>
+            Dismiss
+          </button>
+        </div>
+      )}
+      {notices}
 
       <div
         ref={containerRef}
@@ -355,27 +417,53 @@ export function TerminalPanel({ nonce, handleRef }: Props) {
   );
 }
 
-function ConnectionBanner({ state, onAction }: { state: ConnectionState; onAction: () => void }) {
+function ConnectionBanner({
+  state,
+  role,
+  onAction,
+}: {
+  state: ConnectionState;
+  role: 'attendee' | 'watcher';
+  onAction: () => void;
+}) {
+  const watching = role === 'watcher';
   switch (state.kind) {
     case 'ready':
       return null;
     case 'connecting':
       return (
         <p className="terminal-banner" role="status">
-          Connecting to your terminal…
+          {watching ? 'Connecting to the attendee’s terminal…' : 'Connecting to your terminal…'}
         </p>
       );
     case 'starting':
       return (
         <p className="terminal-banner" role="status">
-          Starting your sandbox… You can already type: your input is kept until the shell runs.
+          {watching
+            ? 'The attendee’s sandbox is starting…'
+            : 'Starting your sandbox… You can already type: your input is kept until the shell runs.'}
+        </p>
+      );
+    case 'reset':
+      return (
+        <p className="terminal-banner terminal-banner-warning" role="status">
+          Your instructor reset this terminal. Starting a fresh shell…
         </p>
       );
     case 'reconnecting':
       return (
         <p className="terminal-banner terminal-banner-warning" role="status" data-reconnecting="">
-          <strong>Reconnecting to your terminal</strong> (attempt {state.attempt}). {state.reason} Your shell
-          keeps running; what you type now is sent once the connection is back.
+          {watching ? (
+            <>
+              <strong>Reconnecting to the attendee’s terminal</strong> (attempt {state.attempt}).{' '}
+              {state.reason}
+            </>
+          ) : (
+            <>
+              <strong>Reconnecting to your terminal</strong> (attempt {state.attempt}). {state.reason} Your
+              shell keeps running; what you type now is sent once the connection is back.
+            </>
+          )}
         </p>
       );
     case 'stopped': {
@@ -383,7 +471,7 @@ function ConnectionBanner({ state, onAction }: { state: ConnectionState; onActio
         'new-terminal': 'Start a new terminal',
         'take-back': 'Use the terminal here',
         reload: 'Reload the page',
-        retry: 'Try again',
+        retry: watching ? 'Watch again' : 'Try again',
       }[state.action];
       return (
         <div className="terminal-banner terminal-banner-error" role="alert">

@@ -17,6 +17,8 @@ describe('the page speaks the server codec', () => {
     expect(page.FRAME).toEqual(serverConstants.FRAME);
     expect(page.CLOSE).toEqual(serverConstants.CLOSE);
     expect(page.STATUS).toEqual(serverConstants.STATUS);
+    expect(page.WATCH_STATUS).toEqual(serverConstants.WATCH_STATUS);
+    expect(page.WATCH_CLOSE).toEqual(serverConstants.WATCH_CLOSE);
     for (const [name, value] of Object.entries(page.LIMITS)) {
       expect(serverConstants.LIMITS[name as keyof typeof serverConstants.LIMITS], name).toBe(value);
     }

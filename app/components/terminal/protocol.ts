@@ -41,6 +41,25 @@ export const CLOSE = {
 
 export const STATUS = { starting: 100, ready: 200 } as const;
 
+/** Watching (shadowing): STATUS codes to a watcher (300-303) and to the attendee (310-313). */
+export const WATCH_STATUS = {
+  watching: 300,
+  inputRefused: 301,
+  controlGranted: 302,
+  controlRevoked: 303,
+  watcherJoined: 310,
+  watchersLeft: 311,
+  watcherControlGranted: 312,
+  watcherControlEnded: 313,
+} as const;
+
+/** Close codes only a watcher's connection gets (4429 is CLOSE.tooManySessions's number, reused). */
+export const WATCH_CLOSE = {
+  noSession: 4404,
+  tooManyWatchers: 4429,
+  fellBehind: 4504,
+} as const;
+
 export const LIMITS = {
   ticketBytes: 32,
   sessionIdBytes: 8,

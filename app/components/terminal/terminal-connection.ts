@@ -9,7 +9,12 @@
  * - reconnect: after a drop, a new connection resumes from the last byte
  *   handed to the screen, so the server's REPLAY carries only what is missing
  *   (or, if it can no longer do that, resets the screen and sends it whole);
- *   either way every byte is shown exactly once.
+ *   either way every byte is shown exactly once;
+ * - watching (docs/terminal-protocol.md, "Watching"): the same connection
+ *   with a watch ticket; STATUS codes about watchers and control are handed
+ *   to `onStatus`, and the watchers' own close codes are understood;
+ * - reset: an attendee whose session an instructor reset reconnects at
+ *   once to the fresh shell, after a `reset` state the page can announce.
  */
 import {
   CLOSE,
@@ -20,6 +25,7 @@ import {
   encodeHello,
   encodeInput,
   encodeResize,
+  WATCH_CLOSE,
   type ResumePoint,
 } from './protocol';
 
@@ -38,6 +44,8 @@ export type ConnectionState =
   | { readonly kind: 'starting' }
   | { readonly kind: 'ready' }
   | { readonly kind: 'reconnecting'; readonly attempt: number; readonly reason: string }
+  /** The session was reset (an instructor's reset); an attendee connects to a fresh shell next. */
+  | { readonly kind: 'reset'; readonly reason: string }
   /** Over for good unless the learner acts: `action` says what to offer. */
   | {
       readonly kind: 'stopped';
@@ -53,6 +61,18 @@ export interface TerminalConnectionOptions {
   readonly fetchTicket?: () => Promise<string>;
   /** `ws(s)://host/terminal` (default: this page's host). */
   readonly url?: string;
+  /**
+   * Whose connection this is: the attendee's own (default) or a watcher's
+   * (an instructor with a watch ticket, who cannot take a terminal over).
+   */
+  readonly role?: 'attendee' | 'watcher';
+  /** STATUS codes other than starting, ready and the ones before a close (watching and control: 300-313). */
+  readonly onStatus?: (code: number, reason: string) => void;
+}
+
+/** A ticket that will not come however often it is asked for (no terminal to watch, not allowed). */
+export class TicketRefused extends Error {
+  override readonly name = 'TicketRefused';
 }
 
 /** Connection attempts in a row before the page stops and asks the learner. */
@@ -143,7 +163,10 @@ export class TerminalConnection {
         ? { kind: 'connecting', attempt }
         : { kind: 'reconnecting', attempt, reason: 'Connecting again…' },
     );
-    void this.#open().catch(() => this.#retry(`Could not reach the terminal server.`));
+    void this.#open().catch((error: unknown) => {
+      if (error instanceof TicketRefused) this.#stop(0, error.message, 'retry');
+      else this.#retry(`Could not reach the terminal server.`);
+    });
   }
 
   async #open(): Promise<void> {
@@ -208,6 +231,7 @@ export class TerminalConnection {
         if (frame.code === STATUS.starting) this.#options.onState({ kind: 'starting' });
         else if (frame.code === STATUS.ready) this.#options.onState({ kind: 'ready' });
         else if (frame.code >= 1000) link.closing = { code: frame.code, reason: frame.reason };
+        else this.#options.onStatus?.(frame.code, frame.reason);
         return;
     }
   }
@@ -252,9 +276,34 @@ export class TerminalConnection {
         return;
       case CLOSE.sessionEnded:
         this.#resume = undefined;
+        if (this.#role === 'watcher') {
+          this.#stop(closeCode, why || 'This terminal session has ended.', 'retry');
+          return;
+        }
+        if (/\breset\b/i.test(why)) {
+          // An instructor's reset: the server holds the next session back until the home is
+          // fresh, so connecting again at once is safe, and it is what the attendee expects.
+          this.#link = undefined;
+          this.#attempt = 0;
+          this.#options.onState({ kind: 'reset', reason: why });
+          this.#connect();
+          return;
+        }
         this.#stop(closeCode, why || 'This terminal session has ended.', 'new-terminal');
         return;
+      case WATCH_CLOSE.noSession:
+        if (this.#role === 'watcher') {
+          this.#resume = undefined;
+          this.#stop(closeCode, why || 'The attendee has no terminal running now.', 'retry');
+          return;
+        }
+        this.#retry(why || 'The connection to the terminal was lost.');
+        return;
       case CLOSE.replaced:
+        if (this.#role === 'watcher') {
+          this.#retry(why || 'The connection to the terminal was lost.');
+          return;
+        }
         this.#stop(closeCode, why || 'This terminal is open in another window.', 'take-back');
         return;
       case CLOSE.versionUnsupported:
@@ -271,6 +320,10 @@ export class TerminalConnection {
         // a server going away or full: all mend with a fresh ticket and a moment.
         this.#retry(why || 'The connection to the terminal was lost.');
     }
+  }
+
+  get #role(): 'attendee' | 'watcher' {
+    return this.#options.role ?? 'attendee';
   }
 
   #retry(reason: string, maxAttempts = MAX_ATTEMPTS): void {

@@ -4,6 +4,10 @@
  * free ports, so a test run never touches ./data or a server already
  * running. The sandbox is bwrap when this runs as root with bubblewrap
  * installed (as on CI), the local driver otherwise.
+ *
+ * The instructor's password is INSTRUCTOR_PASSWORD, so tests can sign in.
+ * A test may start a server of its own on a data directory it keeps
+ * (`startServer(log, { dataDir })`), stop it and start it again there.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { chmodSync, createWriteStream, mkdtempSync, rmSync } from 'node:fs';
@@ -14,6 +18,17 @@ import { fileURLToPath } from 'node:url';
 import { hasBinary } from '../../support/binaries.js';
 
 export const PROJECT_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
+
+/** The instructor password every server started here has. */
+export const INSTRUCTOR_PASSWORD = 'e2e instructor passphrase';
+
+export interface ServerOptions {
+  /**
+   * A data directory the caller owns: used as is, and left in place on
+   * stop (the caller removes it), so another server can start on it.
+   */
+  readonly dataDir?: string;
+}
 
 export interface RunningServer {
   readonly url: string;
@@ -44,11 +59,11 @@ function exited(child: ChildProcess): Promise<number | null> {
   });
 }
 
-export async function startServer(logFile: string): Promise<RunningServer> {
+export async function startServer(logFile: string, options: ServerOptions = {}): Promise<RunningServer> {
   const scratch = mkdtempSync(path.join(tmpdir(), 'trustlab-e2e-'));
   // Sandboxed shells run as other users and must traverse it to their sockets (search, not list).
   chmodSync(scratch, 0o711);
-  const dataDir = path.join(scratch, 'data');
+  const dataDir = options.dataDir ?? path.join(scratch, 'data');
   const [port, hubPort] = [await freePort(), await freePort()];
   const sandbox = process.getuid?.() === 0 && hasBinary('bwrap') ? 'bwrap' : 'local';
   const log = createWriteStream(logFile);
@@ -63,6 +78,7 @@ export async function startServer(logFile: string): Promise<RunningServer> {
       // bwrap's mounts and sockets live here rather than under /run, shared with other servers.
       TRUSTLAB_RUNTIME_DIR: path.join(scratch, 'run'),
       TRUSTLAB_MODE: 'self-paced',
+      TRUSTLAB_INSTRUCTOR_PASSWORD: INSTRUCTOR_PASSWORD,
       NEXT_TELEMETRY_DISABLED: '1',
     },
     stdio: ['ignore', 'pipe', 'pipe'],

@@ -145,9 +145,16 @@ export class HubServer {
       const listener = (req: IncomingMessage, res: ServerResponse) => {
         void this.handle(req, res, route, session);
       };
-      return tlsMaterial
+      const server = tlsMaterial
         ? https.createServer({ key: tlsMaterial.serverKeyPem, cert: tlsMaterial.serverCertPem }, listener)
         : http.createServer(listener);
+      // Node closes an idle kept-alive connection after 5 s; a client starved of CPU (a hundred
+      // attendees' commands on a few cores) can pause longer than that between two requests and
+      // then send on a connection being closed. Idle connections stay open 65 s (the clients also
+      // retry once on a connection the server closed); the headers timeout must be above it.
+      server.keepAliveTimeout = 65_000;
+      server.headersTimeout = 66_000;
+      return server;
     };
     this.server = createServer(undefined);
     const server = this.server;

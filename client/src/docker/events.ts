@@ -37,7 +37,7 @@ export interface CommandEvent {
 export function sendEvent(
   socketPath: string | undefined,
   event: CommandEvent,
-  timeoutMs = 300,
+  timeoutMs?: number,
 ): Promise<void> {
   return sendEventLine(
     socketPath,

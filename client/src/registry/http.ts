@@ -113,6 +113,9 @@ export interface HttpClientOptions {
   hubSocket?: HubSocket | null;
 }
 
+/** How a request fails when the server had closed the kept-alive connection it was sent on. */
+const STALE_CONNECTION = new Set(['ECONNRESET', 'EPIPE']);
+
 export class HttpClient {
   private readonly agents = new Map<string, http.Agent>();
   private readonly ca: string[] | undefined;
@@ -161,7 +164,14 @@ export class HttpClient {
     }
   }
 
-  private once(url: URL, options: HttpRequest): Promise<HttpResponse> {
+  /**
+   * One request. A request that fails on a kept-alive connection before any
+   * answer came (ECONNRESET, EPIPE) is sent once more on a new one: the hub
+   * closed that connection while it sat idle, so it never saw the request
+   * (Node's http docs, `request.reusedSocket`). A CPU-starved client can sit
+   * idle past the server's keep-alive timeout between two of its requests.
+   */
+  private once(url: URL, options: HttpRequest, mayRetry = true): Promise<HttpResponse> {
     const method = options.method ?? 'GET';
     const maxBytes = options.maxBytes ?? DEFAULT_MAX;
     const headers: Record<string, string> = { 'user-agent': 'docker/28.2.2 (trustlab)', ...options.headers };
@@ -189,8 +199,16 @@ export class HttpClient {
         ...(socketPath ? { socketPath } : {}),
       });
       req.on('timeout', () => req.destroy(Object.assign(new Error('timeout'), { code: 'TIMEOUT' })));
-      req.on('error', (error: NodeJS.ErrnoException) => reject(fail(error)));
+      let answered = false;
+      req.on('error', (error: NodeJS.ErrnoException) => {
+        if (mayRetry && !answered && req.reusedSocket && STALE_CONNECTION.has(error.code ?? '')) {
+          resolve(this.once(url, options, false));
+          return;
+        }
+        reject(fail(error));
+      });
       req.on('response', (res) => {
+        answered = true;
         const chunks: Buffer[] = [];
         let size = 0;
         res.on('data', (chunk: Buffer) => {

@@ -60,6 +60,10 @@ function gunPath(gun: string): string {
     .join('/');
 }
 
+/** How a request fails when the server had closed the kept-alive connection it was sent on. */
+const STALE_CONNECTION = new Set(['ECONNRESET', 'EPIPE']);
+const STALE = Symbol('stale connection');
+
 export class NotaryHttpClient implements RemoteStore {
   readonly displayName: string;
   private readonly base: URL;
@@ -97,13 +101,14 @@ export class NotaryHttpClient implements RemoteStore {
     maxLength: number,
     body?: { contentType: string; bytes: Uint8Array },
     retried = false,
+    reconnected = false,
   ): Promise<RawResponse> {
     const headers: Record<string, string> = { ...(await this.options.headers?.()), ...this.authHeaders };
     if (body) {
       headers['content-type'] = body.contentType;
       headers['content-length'] = String(body.bytes.length);
     }
-    const response = await new Promise<RawResponse>((resolve, reject) => {
+    const response = await new Promise<RawResponse | typeof STALE>((resolve, reject) => {
       const mod = url.protocol === 'https:' ? https : http;
       const req = mod.request(url, {
         method,
@@ -113,8 +118,18 @@ export class NotaryHttpClient implements RemoteStore {
         ...(this.options.socketPath ? { socketPath: this.options.socketPath } : {}),
       });
       req.on('timeout', () => req.destroy(new Error('timed out')));
-      req.on('error', (cause) => reject(this.unreachable(cause)));
+      let answered = false;
+      req.on('error', (cause: NodeJS.ErrnoException) => {
+        // The server closed this kept-alive connection while it sat idle, so it never saw the
+        // request: send it once more on a new connection (Node's http docs, `reusedSocket`).
+        if (!reconnected && !answered && req.reusedSocket && STALE_CONNECTION.has(cause.code ?? '')) {
+          resolve(STALE);
+          return;
+        }
+        reject(this.unreachable(cause));
+      });
       req.on('response', (res) => {
+        answered = true;
         const declared = Number(res.headers['content-length'] ?? -1);
         if (res.statusCode === 200 && declared > maxLength) {
           res.destroy();
@@ -155,6 +170,7 @@ export class NotaryHttpClient implements RemoteStore {
       });
       req.end(body ? Buffer.from(body.bytes) : undefined);
     });
+    if (response === STALE) return this.request(method, url, maxLength, body, retried, true);
     if (response.status === 401 && !retried && this.options.onUnauthorized) {
       const challenge = response.headers['www-authenticate'];
       const next = await this.options.onUnauthorized(Array.isArray(challenge) ? challenge[0] : challenge);

@@ -59,7 +59,7 @@ import { apiRouter, freePort } from '../../tests/platform/support.js';
 import { hasBinary } from '../../tests/support/binaries.js';
 import { AttendeeTerminal, call, Changes, cookieOf, SseReader, type SseEvent } from './clients.js';
 import { startCpuAccount, type CpuAccount } from './cpu-accounting.js';
-import { sweepLeftovers, unmounted } from './leftovers.js';
+import { sweepLeftovers, unmounted } from '../sandbox-leftovers.js';
 
 export const LAB = 'content-trust';
 /** The tasks the simulation does, in order; the lab's fifth (yubikey) stays pending. */

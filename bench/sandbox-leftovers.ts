@@ -1,17 +1,17 @@
 /**
- * What a bwrap platform of the simulation could leave on the host when its
- * shutdown does not finish: session cgroups (with their processes), mounts
- * under its runtime root or data directory, and the loop devices behind
- * them. The simulation looks for them after `platform.close()`; anything
- * found is reported as an error, then removed. Every name swept is the
- * run's own: its cgroup prefix, its temporary directories.
+ * What a benchmark's bwrap platform or terminal server could leave on the
+ * host when its shutdown does not finish: session cgroups (with their
+ * processes), mounts under its runtime root or data directory, and the
+ * loop devices behind them. The benchmarks look for them once the server
+ * has closed or exited; anything found is reported, then removed. Every
+ * name swept is the run's own: its cgroup prefix, its directories.
  */
 import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { readFile, readdir, rmdir } from 'node:fs/promises';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { mountsUnder, readMounts } from '../../terminal-server/src/sandbox/bwrap/host.js';
+import { mountsUnder, readMounts } from '../terminal-server/src/sandbox/bwrap/host.js';
 
 const run = promisify(execFile);
 const CGROUP_ROOT = '/sys/fs/cgroup';

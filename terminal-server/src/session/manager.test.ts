@@ -7,24 +7,9 @@ import { CLOSE, STATUS, WATCH_CLOSE } from '../protocol/constants.js';
 import type { SandboxDriver } from '../sandbox/driver.js';
 import { SessionManager, type JoinOutcome } from './manager.js';
 import type { Session, SessionLimits } from './session.js';
-import { FakeConnection, FakePty } from './test-fakes.js';
+import { FakeConnection, FakePty, TEST_LIMITS } from './test-fakes.js';
 
-const limits: SessionLimits = {
-  replayBufferBytes: 1024,
-  flowHighWaterBytes: 300,
-  flowLowWaterBytes: 100,
-  inputHighWaterBytes: 1000,
-  inputLowWaterBytes: 100,
-  maxPendingInputBytes: 4000,
-  reconnectGraceMs: 10_000,
-  idleTimeoutMs: 60_000,
-  maxLifetimeMs: 3_600_000,
-  eventLineMaxBytes: 1024,
-  eventConnections: 2,
-  eventConnectionTimeoutMs: 1000,
-  maxWatchers: 4,
-  watcherMaxLagBytes: 4096,
-};
+const limits: SessionLimits = { ...TEST_LIMITS, maxWatchers: 4, watcherMaxLagBytes: 4096 };
 
 const hello = { cols: 80, rows: 24, resume: undefined };
 const grant: AttendeeGrant = { kind: 'attendee', attendee: 'alice', homeKey: 'h-alice', env: {} };

@@ -5,7 +5,7 @@ import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { CLOSE, STATUS, WATCH_CLOSE, WATCH_STATUS } from '../protocol/constants.js';
 import type { HubSocketProvider, Sandbox, SandboxDriver, SandboxSpec } from '../sandbox/driver.js';
 import { Session, type EndReason, type SessionLimits } from './session.js';
-import { FakeConnection, FakePty } from './test-fakes.js';
+import { FakeConnection, FakePty, TEST_LIMITS } from './test-fakes.js';
 
 /** Output is sent at the end of the event loop turn it was read in. */
 const endOfTurn = () => new Promise((resolve) => setImmediate(resolve));
@@ -20,22 +20,7 @@ function deferred<T>() {
   return { promise, resolve, reject };
 }
 
-const limits: SessionLimits = {
-  replayBufferBytes: 1024,
-  flowHighWaterBytes: 300,
-  flowLowWaterBytes: 100,
-  inputHighWaterBytes: 1000,
-  inputLowWaterBytes: 100,
-  maxPendingInputBytes: 4000,
-  reconnectGraceMs: 10_000,
-  idleTimeoutMs: 60_000,
-  maxLifetimeMs: 3_600_000,
-  eventLineMaxBytes: 1024,
-  eventConnections: 2,
-  eventConnectionTimeoutMs: 1000,
-  maxWatchers: 2,
-  watcherMaxLagBytes: 2000,
-};
+const limits: SessionLimits = TEST_LIMITS;
 
 let base: string;
 let destroyed: string[];

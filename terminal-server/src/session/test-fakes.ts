@@ -5,7 +5,7 @@
  */
 import { decodeServerFrame, type ServerFrame } from '../protocol/frames.js';
 import type { PtyExit, PtyProcess } from './pty.js';
-import type { SessionConnection } from './session.js';
+import type { SessionConnection, SessionLimits } from './session.js';
 
 export class FakePty implements PtyProcess {
   readonly pid = 4242;
@@ -88,3 +88,21 @@ export class FakeConnection implements SessionConnection {
     );
   }
 }
+
+/** Small limits, so tests reach every watermark and bound with a few bytes. */
+export const TEST_LIMITS: SessionLimits = {
+  replayBufferBytes: 1024,
+  flowHighWaterBytes: 300,
+  flowLowWaterBytes: 100,
+  inputHighWaterBytes: 1000,
+  inputLowWaterBytes: 100,
+  maxPendingInputBytes: 4000,
+  reconnectGraceMs: 10_000,
+  idleTimeoutMs: 60_000,
+  maxLifetimeMs: 3_600_000,
+  eventLineMaxBytes: 1024,
+  eventConnections: 2,
+  eventConnectionTimeoutMs: 1000,
+  maxWatchers: 2,
+  watcherMaxLagBytes: 2000,
+};

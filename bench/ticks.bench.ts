@@ -35,17 +35,13 @@ import { nextWebApp } from '../platform/next-app.js';
 import type { Settings } from '../platform/settings.js';
 import { TerminalClient } from '../terminal-server/src/index.js';
 import { hasBinary } from '../tests/support/binaries.js';
+import { percentile } from './hub/stats.js';
 import { formatTable } from './support.js';
 
 const LAB = 'content-trust';
 const LEARNERS = Number(process.env.BENCH_LEARNERS ?? 12);
 const TIMEOUT_S = Number(process.env.BENCH_TIMEOUT_S ?? 900);
 const GOAL_P95_MS = 500;
-
-function percentile(samples: readonly number[], p: number): number {
-  const sorted = [...samples].sort((a, b) => a - b);
-  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]!;
-}
 
 async function waitFor<T>(probe: () => T | undefined, timeoutMs: number, what: () => string): Promise<T> {
   const deadline = performance.now() + timeoutMs;

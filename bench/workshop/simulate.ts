@@ -44,6 +44,7 @@
  * apart), missed wait and leftover is in `errors`. Waits are event-driven
  * and bounded by `livenessMs` only; nothing here asserts a speed.
  */
+import { percentile } from '../hub/stats.js';
 import { randomBytes } from 'node:crypto';
 import { setMaxListeners } from 'node:events';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -228,10 +229,9 @@ const describeStates = (states: Record<string, string> | undefined) =>
         .map(([task, status]) => `${task}=${status}`)
         .join(' ');
 
+/** Nearest-rank percentile (bench/hub/stats.ts); NaN for no samples, which a failed run can leave. */
 function percentileOf(samples: readonly number[], p: number): number {
-  if (samples.length === 0) return NaN;
-  const sorted = [...samples].sort((a, b) => a - b);
-  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))]!;
+  return samples.length === 0 ? NaN : percentile(samples, p);
 }
 export { percentileOf as percentile };
 

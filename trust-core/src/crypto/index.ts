@@ -20,11 +20,13 @@ export {
   certificatePemOf,
   checkRootCertificate,
   createRootCertificate,
+  createRootCertificateWith,
   matchCommonNameToGun,
   parseCertificate,
   rootPublicKey,
 } from './x509.js';
 export type { ParsedCertificate, RootCertificateCheck } from './x509.js';
+export type { HardwareKeyStore, HardwareRootKey, HardwareSignPurpose } from './hardware-key-store.js';
 export {
   KEY_FILE_PBKDF2_ITERATIONS,
   decodeKeyFile,

@@ -13,6 +13,7 @@ import {
   buildRootTbs,
   checkRootCertificate,
   createRootCertificate,
+  createRootCertificateWith,
   matchCommonNameToGun,
   parseCertificate,
   rootPublicKey,
@@ -131,6 +132,60 @@ describe('createRootCertificate', () => {
     expect(() => createRootCertificate(PrivateKey.generate('ed25519'), 'g', { now })).toThrow(
       expect.objectContaining({ code: 'UNSUPPORTED_KEY' }),
     );
+  });
+});
+
+describe('createRootCertificateWith (a token signs)', () => {
+  const key = PrivateKey.generate('ecdsa');
+  const spki = key.publicKey().publicBytes;
+  const gun = 'docker.io/alice/alpine';
+  const now = new Date('2027-01-02T03:04:05Z');
+
+  it('makes the same certificate as with the key in hand, signed by the callback over the TBS', async () => {
+    const seen: Uint8Array[] = [];
+    const pem = await createRootCertificateWith(
+      spki,
+      (tbs) => {
+        seen.push(tbs);
+        return Promise.resolve(key.sign(tbs));
+      },
+      gun,
+      { now },
+    );
+    const cert = parseCertificate(pem);
+    expect(cert.commonName).toBe(gun);
+    expect(rootPublicKey(pem).canonicalId()).toBe(key.id);
+    expect(Buffer.from(seen[0]!).equals(Buffer.from(tbsAndSerial(cert.der).tbs))).toBe(true);
+  });
+
+  it('takes a high-S signature, as a token may make and Go accepts', async () => {
+    const pem = await createRootCertificateWith(
+      spki,
+      (tbs) => {
+        const low = p256.Signature.fromBytes(key.sign(tbs), 'compact');
+        const high = new p256.Signature(low.r, p256.Point.CURVE().n - low.s);
+        return Promise.resolve(high.toBytes('compact'));
+      },
+      gun,
+      { now },
+    );
+    expect(parseCertificate(pem).commonName).toBe(gun);
+  });
+
+  it('refuses a signature that does not verify, and a key that is not P-256 ecdsa', async () => {
+    const other = PrivateKey.generate('ecdsa');
+    await expect(
+      createRootCertificateWith(spki, (tbs) => Promise.resolve(other.sign(tbs)), gun, { now }),
+    ).rejects.toMatchObject({ code: 'BAD_SIGNATURE' });
+    await expect(
+      createRootCertificateWith(spki, () => Promise.resolve(new Uint8Array(63)), gun, { now }),
+    ).rejects.toMatchObject({ code: 'BAD_SIGNATURE' });
+    const ed = PrivateKey.generate('ed25519');
+    await expect(
+      createRootCertificateWith(ed.publicKey().publicBytes, () => Promise.resolve(new Uint8Array(64)), gun, {
+        now,
+      }),
+    ).rejects.toThrow();
   });
 });
 

@@ -39,7 +39,7 @@ import { OctetString } from '@peculiar/asn1-schema';
 import { p256 } from '@noble/curves/nist.js';
 import { randomBytes } from '@noble/hashes/utils.js';
 import { KeyError } from '../errors.js';
-import { fromUtf8, utf8 } from '../encoding/bytes.js';
+import { fromUtf8, sha256, utf8 } from '../encoding/bytes.js';
 import { derOf, toBuffer, unsignedIntegerContent } from './asn1.js';
 import { PublicKey, firstCertificateDer } from './keys.js';
 import { encodePem } from './pem.js';
@@ -191,6 +191,45 @@ export function createRootCertificate(
   if (key.keytype !== 'ecdsa') {
     throw new KeyError('UNSUPPORTED_KEY', `notary root certificates need an ecdsa key, not ${key.keytype}`);
   }
+  const { tbsCertificate, finish } = rootCertificateParts(key.publicKey().publicBytes, gun, options);
+  return finish(key.sign(derOf(tbsCertificate)));
+}
+
+/**
+ * The same certificate signed by someone else: a hardware token holding the
+ * key (notary's YubiKey store signs the certificate it makes for a new
+ * repository on the token). `spkiDer` is the key's SubjectPublicKeyInfo;
+ * `sign` gets the DER TBSCertificate and returns the raw r‖s signature
+ * (what notary's ECDSA signers return), which is checked before use.
+ */
+export async function createRootCertificateWith(
+  spkiDer: Uint8Array,
+  sign: (tbsDer: Uint8Array) => Promise<Uint8Array>,
+  gun: string,
+  options: { now: Date; validityDays?: number },
+): Promise<string> {
+  const { tbsCertificate, finish } = rootCertificateParts(spkiDer, gun, options);
+  const tbsDer = derOf(tbsCertificate);
+  const signature = await sign(tbsDer);
+  const info = parseSpki(spkiDer);
+  if (info.kind !== 'ecdsa' || info.curve !== 'P-256') {
+    throw new KeyError('UNSUPPORTED_KEY', 'notary root certificates need a P-256 ecdsa key');
+  }
+  // A token need not make low-S signatures, and Go's verifier has no low-S rule: neither has this check.
+  const valid =
+    signature.length === 64 &&
+    p256.verify(signature, sha256(tbsDer), info.point, { prehash: false, lowS: false, format: 'compact' });
+  if (!valid) {
+    throw new KeyError('BAD_SIGNATURE', 'the signature over the root certificate does not verify');
+  }
+  return finish(signature);
+}
+
+function rootCertificateParts(
+  spkiDer: Uint8Array,
+  gun: string,
+  options: { now: Date; validityDays?: number },
+): { tbsCertificate: TBSCertificate; finish(rawSignature: Uint8Array): string } {
   if (gun === '') throw new KeyError('BAD_CERTIFICATE', 'a root certificate needs a GUN');
   const days = options.validityDays ?? ROOT_CERT_VALIDITY_DAYS;
   // notary: rand.Int(rand.Reader, 2^128); zero is skipped so the serial is positive.
@@ -198,23 +237,22 @@ export function createRootCertificate(
   while (serial.every((b) => b === 0)) serial = randomBytes(16);
   const notBefore = options.now;
   const notAfter = new Date(notBefore.getTime() + days * DAY_MS);
-  const tbsCertificate = rootTbs({
-    spkiDer: key.publicKey().publicBytes,
-    commonName: gun,
-    serial,
-    notBefore,
-    notAfter,
-  });
-  const signatureDer = p256.Signature.fromBytes(key.sign(derOf(tbsCertificate)), 'compact').toBytes('der');
-  const der = derOf(
-    new Certificate({
-      // asn1-schema's DER is deterministic: this re-encodes to the very TBS bytes signed above.
-      tbsCertificate,
-      signatureAlgorithm: new AlgorithmIdentifier({ algorithm: OID_ECDSA_SHA256 }),
-      signatureValue: toBuffer(signatureDer),
-    }),
-  );
-  return encodePem({ type: 'CERTIFICATE', headers: {}, bytes: der });
+  const tbsCertificate = rootTbs({ spkiDer, commonName: gun, serial, notBefore, notAfter });
+  return {
+    tbsCertificate,
+    finish(rawSignature) {
+      const signatureDer = p256.Signature.fromBytes(rawSignature, 'compact').toBytes('der');
+      const der = derOf(
+        new Certificate({
+          // asn1-schema's DER is deterministic: this re-encodes to the very TBS bytes signed.
+          tbsCertificate,
+          signatureAlgorithm: new AlgorithmIdentifier({ algorithm: OID_ECDSA_SHA256 }),
+          signatureValue: toBuffer(signatureDer),
+        }),
+      );
+      return encodePem({ type: 'CERTIFICATE', headers: {}, bytes: der });
+    },
+  };
 }
 
 function attributeText(value: AttributeValue): string | undefined {

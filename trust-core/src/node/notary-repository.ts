@@ -4,11 +4,13 @@
  * `client.Repository` wires them. The lab's `docker` and `notary` commands,
  * the interop tests and the benchmark all go through it.
  */
+import type { HardwareKeyStore } from '../crypto/hardware-key-store.js';
 import type { PublicKey } from '../crypto/keys.js';
 import type { PassphraseRetriever } from '../crypto/passphrase.js';
+import { checkNewPassphrase } from '../crypto/passphrase.js';
 import type { Signer } from '../crypto/signatures.js';
 import { PrivateKey } from '../crypto/signatures.js';
-import { createRootCertificate, rootPublicKey } from '../crypto/x509.js';
+import { createRootCertificate, createRootCertificateWith, rootPublicKey } from '../crypto/x509.js';
 import { FetchError } from '../errors.js';
 import type { Clock, UpdateWarning } from '../client/interfaces.js';
 import { systemClock } from '../client/interfaces.js';
@@ -28,6 +30,12 @@ export interface NotaryRepositoryOptions extends Omit<NotaryHttpOptions, 'gun'> 
   passphrases: PassphraseRetriever;
   clock?: Clock;
   onWarning?: (warning: UpdateWarning) => void;
+  /**
+   * A hardware token holding root keys (a YubiKey), asked before the file
+   * store as notary asks its YubiKey store first. New root keys go to it,
+   * with a backup in the file store.
+   */
+  hardware?: HardwareKeyStore;
 }
 
 export interface InitOptions {
@@ -70,14 +78,23 @@ export class NotaryRepository {
     }).refresh();
   }
 
-  /** Signers from the key store, loading (and decrypting) each key once. */
+  /** Signers from the hardware token first, then the key store, loading (and decrypting) each key once. */
   signerSource(): SignerSource {
     const loaded = new Map<string, PrivateKey>();
+    const hardware = this.options.hardware;
+    let onToken: Promise<Set<string>> | undefined;
     return {
-      signersFor: async (_role: string, keys: readonly PublicKey[]): Promise<Signer[]> => {
+      signersFor: async (role: string, keys: readonly PublicKey[]): Promise<Signer[]> => {
         const signers: Signer[] = [];
         for (const key of keys) {
           const id = key.canonicalId();
+          if (hardware !== undefined && role === 'root') {
+            onToken ??= hardware.rootKeys().then((held) => new Set(held.map((k) => k.id)));
+            if ((await onToken).has(id)) {
+              signers.push(hardware.signer(id, key, { kind: 'root-metadata', gun: this.gun }));
+              continue;
+            }
+          }
           let priv = loaded.get(id);
           if (!priv && (await this.keys.has(id))) {
             priv = (await this.keys.load(id, this.options.passphrases)).key;
@@ -97,13 +114,7 @@ export class NotaryRepository {
    */
   async initialize(options: InitOptions = {}): Promise<RepositoryEditor> {
     const now = this.clock.now();
-    let rootKey: PrivateKey | undefined;
-    const rootId = options.rootKeyId ?? (await this.keys.list()).find((k) => k.role === 'root')?.id;
-    if (rootId) rootKey = (await this.keys.load(rootId, this.options.passphrases)).key;
-    if (!rootKey) {
-      rootKey = PrivateKey.generate('ecdsa');
-      await this.keys.save(rootKey, { role: 'root' }, this.options.passphrases);
-    }
+    const rootCertificate = await this.#rootCertificate(options.rootKeyId, now);
     const targetsKey = PrivateKey.generate('ecdsa');
     await this.keys.save(targetsKey, { role: 'targets', gun: this.gun }, this.options.passphrases);
     let snapshotKey: PublicKey;
@@ -118,12 +129,62 @@ export class NotaryRepository {
     return RepositoryEditor.initialize({
       gun: this.gun,
       now,
-      rootKey: rootPublicKey(createRootCertificate(rootKey, this.gun, { now })),
+      rootKey: rootPublicKey(rootCertificate),
       targetsKey: targetsKey.publicKey(),
       snapshotKey,
       timestampKey,
       serverManagedSnapshot: options.serverManagedSnapshot ?? false,
     });
+  }
+
+  /**
+   * The certificate of this repository's root key, as notary makes it at
+   * init: the key is the one asked for, else the first on the hardware
+   * token, else the first root key file, else a new one (written to the
+   * token with a backup in the file store when there is a token). A key on
+   * the token signs its certificate on the token.
+   */
+  async #rootCertificate(wanted: string | undefined, now: Date): Promise<string> {
+    const hardware = this.options.hardware;
+    const held = hardware ? await hardware.rootKeys() : [];
+    const onToken = wanted !== undefined ? held.find((k) => k.id === wanted) : held[0];
+    if (hardware !== undefined && onToken !== undefined) {
+      return this.#certificateOnToken(hardware, onToken.id, onToken.publicKey, now);
+    }
+    const rootId = wanted ?? (await this.keys.list()).find((k) => k.role === 'root')?.id;
+    if (rootId) {
+      return createRootCertificate((await this.keys.load(rootId, this.options.passphrases)).key, this.gun, {
+        now,
+      });
+    }
+    const rootKey = PrivateKey.generate('ecdsa');
+    if (hardware === undefined) {
+      await this.keys.save(rootKey, { role: 'root' }, this.options.passphrases);
+      return createRootCertificate(rootKey, this.gun, { now });
+    }
+    // notary's YubiKey AddKey: the token first, then the backup. The backup's passphrase is
+    // chosen before the token is written, so that a refused passphrase leaves nothing behind,
+    // and a token that refuses the key leaves no file key that a later init would take instead.
+    const passphrase = await this.options.passphrases({
+      keyId: rootKey.id,
+      role: 'root',
+      createNew: true,
+      attempt: 0,
+    });
+    checkNewPassphrase(passphrase);
+    const stored = await hardware.addRootKey(rootKey);
+    await this.keys.save(rootKey, { role: 'root' }, passphrase);
+    return this.#certificateOnToken(hardware, stored.id, stored.publicKey, now);
+  }
+
+  #certificateOnToken(
+    hardware: HardwareKeyStore,
+    id: string,
+    publicKey: PublicKey,
+    now: Date,
+  ): Promise<string> {
+    const signer = hardware.signer(id, publicKey, { kind: 'root-certificate', gun: this.gun });
+    return createRootCertificateWith(publicKey.publicBytes, (tbs) => signer.sign(tbs), this.gun, { now });
   }
 
   /** An editor on the current remote state (after verifying it). */

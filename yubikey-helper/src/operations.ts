@@ -1,0 +1,120 @@
+/**
+ * Carries out token requests on a PKCS#11 token, within the helper's limits:
+ * list, import and sign with root keys, nothing else (the protocol cannot
+ * say anything else), and a signature only over what its purpose says: the
+ * `signed` part of a root.json, or the TBSCertificate of a root
+ * certificate for that GUN. A lab server that asked for anything else (say,
+ * a signature over a targets file) gets REFUSED, and the token is not used.
+ *
+ * Both the helper (on the attendee's machine) and the platform in local
+ * mode (the server loads the module itself) answer requests through this.
+ */
+import { AsnConvert } from '@peculiar/asn1-schema';
+import { TBSCertificate } from '@peculiar/asn1-x509';
+import type { SignPurpose, TokenKeyView, TokenReply, TokenRequest, TokenView } from './protocol.js';
+import { failure, TOKEN_ERROR_CODES } from './protocol.js';
+import type { RootKeyToken, TokenRootKey } from './token/index.js';
+import { TokenError } from './token/index.js';
+
+const OID_COMMON_NAME = '2.5.4.3';
+
+const toBase64 = (bytes: Uint8Array) => Buffer.from(bytes).toString('base64');
+const fromBase64 = (text: string) => new Uint8Array(Buffer.from(text, 'base64'));
+
+export function tokenViewOf(token: RootKeyToken): TokenView {
+  const { label, manufacturer, model, serial } = token.description;
+  const cut = (s: string) => s.trim().slice(0, 64);
+  return { label: cut(label), manufacturer: cut(manufacturer), model: cut(model), serial: cut(serial) };
+}
+
+function keyViewOf(key: TokenRootKey): TokenKeyView {
+  return { keyId: key.keyId, position: key.position, certificate: toBase64(key.certificateDer) };
+}
+
+/** Why `message` is not what `purpose` says it is, or undefined when it is. */
+export function purposeProblem(message: Uint8Array, purpose: SignPurpose): string | undefined {
+  if (purpose.kind === 'root-metadata') {
+    let value: unknown;
+    try {
+      value = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(message));
+    } catch {
+      return 'the data to sign is not root metadata (not JSON)';
+    }
+    if (typeof value !== 'object' || value === null || (value as { _type?: unknown })._type !== 'Root') {
+      return 'the data to sign is not root metadata (its _type is not Root)';
+    }
+    return undefined;
+  }
+  let tbs: TBSCertificate;
+  try {
+    tbs = AsnConvert.parse(message, TBSCertificate);
+  } catch {
+    return 'the data to sign is not a certificate';
+  }
+  const names = tbs.subject.flatMap((rdn) =>
+    rdn.filter((a) => a.type === OID_COMMON_NAME).map((a) => a.value.toString()),
+  );
+  if (names.length !== 1 || names[0] !== purpose.gun) {
+    return `the certificate to sign is not the root certificate of ${purpose.gun}`;
+  }
+  return undefined;
+}
+
+export interface OperationObserver {
+  /** What the token is about to do, for the status line ("signing for docker.io/alice/alpine root"). */
+  activity(text: string | undefined): void;
+}
+
+/** What a learner reads for each request while it runs. */
+export function activityOf(request: TokenRequest): string {
+  switch (request.op) {
+    case 'list':
+      return 'listing the root keys';
+    case 'import':
+      return 'storing a new root key';
+    case 'sign':
+      return request.purpose.kind === 'root-metadata'
+        ? `signing for ${request.purpose.gun} root — touch your YubiKey`
+        : `signing the root certificate of ${request.purpose.gun} — touch your YubiKey`;
+  }
+}
+
+export async function perform(
+  token: RootKeyToken,
+  request: TokenRequest,
+  observer?: OperationObserver,
+): Promise<TokenReply> {
+  const view = tokenViewOf(token);
+  try {
+    switch (request.op) {
+      case 'list':
+        return { ok: true, token: view, keys: (await token.listRootKeys()).map(keyViewOf) };
+      case 'import': {
+        observer?.activity(activityOf(request));
+        const key = await token.importRootKey({
+          secret: fromBase64(request.secret),
+          certificateDer: fromBase64(request.certificate),
+        });
+        return { ok: true, token: view, key: keyViewOf(key) };
+      }
+      case 'sign': {
+        const message = fromBase64(request.message);
+        const problem = purposeProblem(message, request.purpose);
+        if (problem !== undefined) {
+          return failure('REFUSED', `the YubiKey helper refused to sign: ${problem}`);
+        }
+        observer?.activity(activityOf(request));
+        return { ok: true, token: view, signature: toBase64(await token.sign(request.keyId, message)) };
+      }
+    }
+    return failure('BAD_REQUEST', 'the YubiKey helper does only list, import and sign');
+  } catch (error) {
+    if (error instanceof TokenError) {
+      const code = (TOKEN_ERROR_CODES as readonly string[]).includes(error.code) ? error.code : 'PKCS11';
+      return failure(code as (typeof TOKEN_ERROR_CODES)[number], error.message, error.suggestion);
+    }
+    throw error;
+  } finally {
+    observer?.activity(undefined);
+  }
+}

@@ -8,7 +8,7 @@ import { ConfigError } from './errors.js';
 import { LIMITS } from './protocol/constants.js';
 import type { ClientEvent, EventRejection } from './session/events-socket.js';
 import type { PtySpawner } from './session/pty.js';
-import type { HubSocketProvider, SandboxDriver } from './sandbox/driver.js';
+import type { HubSocketProvider, SandboxDriver, TokenSocketProvider } from './sandbox/driver.js';
 
 const KiB = 1024;
 const MiB = 1024 * KiB;
@@ -90,6 +90,7 @@ export const RESERVED_ENV = new Set([
   'PWD',
   'TRUSTLAB_HUB_SOCKET',
   'TRUSTLAB_EVENTS',
+  'TRUSTLAB_TOKEN',
   'TRUSTLAB_HUB_CA',
 ]);
 
@@ -147,6 +148,10 @@ export const terminalServerConfigSchema = z.object({
   /** Opens each session's hub socket (the hub implements it). Without it, no hub socket is bound. */
   hubSocketProvider: z
     .custom<HubSocketProvider>((value) => typeof (value as HubSocketProvider)?.open === 'function')
+    .optional(),
+  /** Opens each session's token socket (the platform's YubiKey broker). Without it, none is bound. */
+  tokenSocketProvider: z
+    .custom<TokenSocketProvider>((value) => typeof (value as TokenSocketProvider)?.open === 'function')
     .optional(),
   /** Host path of the hub's CA certificate, passed to the driver. */
   hubCaFile: z.string().min(1).optional(),

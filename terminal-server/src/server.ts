@@ -180,6 +180,7 @@ export class TerminalServer extends EventEmitter<TerminalServerEvents> {
         hubCaFile: this.config.hubCaFile,
         driver: this.config.driver,
         hubSocketProvider: this.config.hubSocketProvider,
+        tokenSocketProvider: this.config.tokenSocketProvider,
         spawnPty: this.config.spawnPty ?? spawnNodePty,
         limits,
         now: this.config.now,

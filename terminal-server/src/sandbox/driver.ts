@@ -120,12 +120,15 @@ export const SANDBOX_ENV = {
   hubSocket: 'TRUSTLAB_HUB_SOCKET',
   /** Unix socket the client sends its events to. */
   events: 'TRUSTLAB_EVENTS',
+  /** Unix socket to the attendee's hardware token (their YubiKey helper), when the server offers one. */
+  token: 'TRUSTLAB_TOKEN',
 } as const;
 
 /** File names of the session's sockets inside the runtime directory. */
 export const RUNTIME_SOCKETS = {
   hub: 'hub.sock',
   events: 'events.sock',
+  token: 'token.sock',
 } as const;
 
 /**
@@ -136,6 +139,20 @@ export const RUNTIME_SOCKETS = {
 export interface HubSocketProvider {
   open(
     sessionId: string,
+    socketPath: string,
+    owner: SandboxOwner | undefined,
+  ): Promise<{ close(): Promise<void> }>;
+}
+
+/**
+ * Serves one session's token socket: the client's way to the attendee's
+ * hardware token (a YubiKey through their paired helper). The platform
+ * implements it; the terminal server only binds it where the sandbox sees
+ * it, and says which attendee the session belongs to.
+ */
+export interface TokenSocketProvider {
+  open(
+    session: { id: string; attendee: string },
     socketPath: string,
     owner: SandboxOwner | undefined,
   ): Promise<{ close(): Promise<void> }>;

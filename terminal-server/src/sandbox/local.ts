@@ -154,6 +154,7 @@ export function createLocalDriver(options: LocalDriverOptions): SandboxDriver {
       ].join(':'),
       [SANDBOX_ENV.hubSocket]: join(runtimeDir, RUNTIME_SOCKETS.hub),
       [SANDBOX_ENV.events]: join(runtimeDir, RUNTIME_SOCKETS.events),
+      [SANDBOX_ENV.token]: join(runtimeDir, RUNTIME_SOCKETS.token),
     };
     if (spec.hubCaFile !== undefined) env.TRUSTLAB_HUB_CA = spec.hubCaFile;
 

@@ -40,6 +40,7 @@ import { encodeReplay, encodeStatus, type ResumePoint } from '../protocol/frames
 import {
   RUNTIME_SOCKETS,
   type HubSocketProvider,
+  type TokenSocketProvider,
   type Sandbox,
   type SandboxDriver,
 } from '../sandbox/driver.js';
@@ -108,6 +109,8 @@ export interface SessionOptions {
   readonly rows: number;
   readonly driver: SandboxDriver;
   readonly hubSocketProvider: HubSocketProvider | undefined;
+  /** Optional so that callers written before it need not name it. */
+  readonly tokenSocketProvider?: TokenSocketProvider | undefined;
   readonly spawnPty: PtySpawner;
   readonly limits: SessionLimits;
   readonly now: () => number;
@@ -191,6 +194,7 @@ export class Session {
   #homeDir: string | undefined;
   #events: EventsSocket | undefined;
   #hub: { close(): Promise<void> } | undefined;
+  #token: { close(): Promise<void> } | undefined;
   #pty: PtyProcess | undefined;
   #idleTimer: ReturnType<typeof setTimeout> | undefined;
   #lifetimeTimer: ReturnType<typeof setTimeout> | undefined;
@@ -280,7 +284,7 @@ export class Session {
   }
 
   async #start(): Promise<void> {
-    const { driver, hubSocketProvider, limits } = this.#options;
+    const { driver, hubSocketProvider, tokenSocketProvider, limits } = this.#options;
     try {
       const sandbox = await driver.create({
         sessionId: this.id,
@@ -295,6 +299,8 @@ export class Session {
       const eventsPath = socketPath(sandbox.runtimeDir, RUNTIME_SOCKETS.events);
       const hubPath =
         hubSocketProvider === undefined ? undefined : socketPath(sandbox.runtimeDir, RUNTIME_SOCKETS.hub);
+      const tokenPath =
+        tokenSocketProvider === undefined ? undefined : socketPath(sandbox.runtimeDir, RUNTIME_SOCKETS.token);
 
       // The shell starts while the sockets are bound: its start is by far the longer wait. No
       // input reaches it until they are ready (the sink is set below), so no command of the
@@ -309,7 +315,7 @@ export class Session {
       });
       if (this.#flow.paused) pty.pause();
 
-      const [events, hub] = await Promise.allSettled([
+      const [events, hub, token] = await Promise.allSettled([
         listenEventsSocket({
           path: eventsPath,
           owner: sandbox.owner,
@@ -322,15 +328,28 @@ export class Session {
           onRejected: (reason, detail) => this.#options.onEventRejected(this, reason, detail),
         }),
         hubPath === undefined ? undefined : hubSocketProvider!.open(this.id, hubPath, sandbox.owner),
+        tokenPath === undefined
+          ? undefined
+          : tokenSocketProvider!.open({ id: this.id, attendee: this.attendee }, tokenPath, sandbox.owner),
       ]);
       // Kept before anything is thrown, so that teardown closes whatever did open.
       if (events.status === 'fulfilled') this.#events = events.value;
       if (hub.status === 'fulfilled') this.#hub = hub.value;
+      if (token.status === 'fulfilled') this.#token = token.value;
       if (events.status === 'rejected') throw events.reason;
       if (hub.status === 'rejected') {
         throw new SandboxError('SOCKET_FAILED', `the hub socket for session ${this.id} could not be opened`, {
           cause: hub.reason,
         });
+      }
+      if (token.status === 'rejected') {
+        throw new SandboxError(
+          'SOCKET_FAILED',
+          `the token socket for session ${this.id} could not be opened`,
+          {
+            cause: token.reason,
+          },
+        );
       }
       if (this.#ended) return void (await this.#teardown());
 
@@ -748,13 +767,16 @@ export class Session {
     }
     const events = this.#events;
     const hub = this.#hub;
+    const token = this.#token;
     const sandbox = this.#sandbox;
     this.#events = undefined;
     this.#hub = undefined;
+    this.#token = undefined;
     this.#sandbox = undefined;
     const steps: [string, (() => Promise<void>) | undefined][] = [
       ['events socket', events && (() => events.close())],
       ['hub socket', hub && (() => hub.close())],
+      ['token socket', token && (() => token.close())],
       ['sandbox', sandbox && (() => sandbox.destroy())],
     ];
     for (const [what, step] of steps) {

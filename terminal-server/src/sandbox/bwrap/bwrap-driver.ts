@@ -459,6 +459,7 @@ class Driver implements BwrapDriver {
       PATH: INSIDE_PATH,
       [SANDBOX_ENV.hubSocket]: `${INSIDE.runtimeDir}/${RUNTIME_SOCKETS.hub}`,
       [SANDBOX_ENV.events]: `${INSIDE.runtimeDir}/${RUNTIME_SOCKETS.events}`,
+      [SANDBOX_ENV.token]: `${INSIDE.runtimeDir}/${RUNTIME_SOCKETS.token}`,
     };
     if (spec.hubCaFile !== undefined) env.TRUSTLAB_HUB_CA = INSIDE.hubCa;
     const plan: CommandPlan = {

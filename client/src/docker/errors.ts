@@ -27,6 +27,8 @@ export type DockerErrorCode =
   | 'TRUST_ERROR'
   | 'TAMPERED'
   | 'SIGNING_FAILED'
+  /** The attendee's YubiKey (through their helper) could not sign or store a key. */
+  | 'TOKEN_FAILED'
   | 'ABORTED';
 
 export interface DockerErrorOptions {

@@ -27,6 +27,7 @@ import {
 import type { TargetWithRole, TrustedRepository } from '../../../trust-core/src/index.js';
 import { NotaryRepository } from '../../../trust-core/src/node/index.js';
 import { Authorizer, RegistryError } from '../registry/index.js';
+import { TokenKeyStore, TokenRequestError } from '../token/index.js';
 import type { DockerContext } from './context.js';
 import { DockerError } from './errors.js';
 import type { ImageReference } from './reference.js';
@@ -104,6 +105,9 @@ export async function openTrustRepository(
     onWarning: () => {
       // notary logs these at debug level only; docker prints nothing.
     },
+    // Signing uses root keys on the attendee's YubiKey first; without one, docker's notary
+    // client falls back to the file store and says so only at debug level (docker prints nothing).
+    ...(actions === 'push,pull' ? { hardware: await hardwareFor(ctx) } : {}),
   });
   return {
     repo,
@@ -116,8 +120,21 @@ export async function openTrustRepository(
 }
 
 /** docker's trust.NotaryError: the learner-facing line for a trust failure. */
+async function hardwareFor(ctx: DockerContext): Promise<TokenKeyStore | undefined> {
+  return TokenKeyStore.connect(ctx.env.env, { out: (text) => ctx.out(text), debug: () => {} });
+}
+
 export function notaryError(gun: string, error: unknown): DockerError {
   if (error instanceof DockerError) return error;
+  if (error instanceof TokenRequestError) {
+    // What docker says when a signature could not be made (trust.NotaryError on
+    // signed.ErrInsufficientSignatures), with the token's own reason.
+    return new DockerError(
+      'TOKEN_FAILED',
+      `Error: could not produce valid signature for ${gun}.  If Yubikey was used, was touch input provided?: ${error.message}`,
+      { cause: error, ...(error.suggestion ? { suggestion: error.suggestion } : {}) },
+    );
+  }
   if (error instanceof PromptAborted) {
     return new DockerError('ABORTED', `passphrase entry aborted (${error.message})`, {
       cause: error,

@@ -276,7 +276,7 @@ export async function main(
   } finally {
     await sendEventLine(env.TRUSTLAB_EVENTS, {
       command: ['notary', commandPath].filter(Boolean).join(' '),
-      outcome: outcomeOf(failure),
+      outcome: failure === undefined && result?.outcome ? result.outcome : outcomeOf(failure),
       gun: result?.gun ?? subject.gun,
       role: result?.role ?? subject.role,
     });

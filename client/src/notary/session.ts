@@ -34,6 +34,7 @@ import type { NotaryIo } from './context.js';
 import { KeyContext, PASSPHRASE_ATTEMPTS } from './context.js';
 import { NotaryCliError } from './errors.js';
 import { socketPathFor } from '../registry/hub-address.js';
+import { TokenKeyStore } from '../token/index.js';
 
 export type { NotaryIo } from './context.js';
 export { PASSPHRASE_ATTEMPTS } from './context.js';
@@ -47,6 +48,17 @@ export class NotaryContext extends KeyContext {
     super(config, io, env);
     this.terminal = new Terminal(io.stdin, io.stdout);
     this.passphrases = promptingRetriever({ terminal: this.terminal, flavour: NOTARY_FLAVOUR, env });
+  }
+
+  #hardware: Promise<TokenKeyStore | undefined> | undefined;
+
+  /** The attendee's YubiKey, when one is reachable now (asked once per command). */
+  hardware(): Promise<TokenKeyStore | undefined> {
+    this.#hardware ??= TokenKeyStore.connect(this.env, {
+      out: (text) => this.out(text),
+      debug: (message) => this.debug(message),
+    });
+    return this.#hardware;
   }
 
   /** Load a private key, asking up to notary's number of times; undefined when every try failed. */
@@ -64,7 +76,12 @@ export class NotaryContext extends KeyContext {
   }
 
   session(gun: string, access: Access): NotarySession {
-    return new NotarySession(this, gun, access);
+    return new NotarySession(this, gun, access, undefined);
+  }
+
+  /** A session that may sign: root keys on the YubiKey are used first, as notary does. */
+  async signingSession(gun: string, access: Access): Promise<NotarySession> {
+    return new NotarySession(this, gun, access, await this.hardware());
   }
 }
 
@@ -86,6 +103,7 @@ export class NotarySession {
     private readonly ctx: NotaryContext,
     readonly gun: string,
     access: Access,
+    private readonly hardware: TokenKeyStore | undefined,
   ) {
     const { config } = ctx;
     if (config.tlsClientCert || config.tlsClientKey) {
@@ -110,6 +128,7 @@ export class NotarySession {
         hubSocket: config.hubSocket,
       }),
       onWarning: (w) => ctx.warn(w.message),
+      ...(hardware ? { hardware } : {}),
     });
   }
 
@@ -174,14 +193,25 @@ export class NotarySession {
     });
   }
 
-  /** Signers from the trust directory; a key whose passphrase was not given counts as missing. */
+  /**
+   * Signers from the YubiKey (root keys) and then the trust directory; a key
+   * whose passphrase was not given counts as missing.
+   */
   signers(): SignerSource {
     const loaded = new Map<string, PrivateKey | undefined>();
+    const hardware = this.hardware;
     return {
-      signersFor: async (_role: string, keys: readonly PublicKey[]): Promise<Signer[]> => {
+      signersFor: async (role: string, keys: readonly PublicKey[]): Promise<Signer[]> => {
         const out: Signer[] = [];
+        const onToken = new Set(
+          role === 'root' && hardware ? (await hardware.rootKeys()).map((k) => k.id) : [],
+        );
         for (const key of keys) {
           const id = key.canonicalId();
+          if (hardware && onToken.has(id)) {
+            out.push(hardware.signer(id, key, { kind: 'root-metadata', gun: this.gun }));
+            continue;
+          }
           if (!loaded.has(id))
             loaded.set(id, (await this.ctx.keys.has(id)) ? await this.ctx.loadKey(id) : undefined);
           const priv = loaded.get(id);

@@ -8,6 +8,7 @@ import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { BaseRole, PemBlock, PublicKey } from '../../../../trust-core/src/index.js';
 import {
+  checkNewPassphrase,
   createRootCertificate,
   decodeKeyFile,
   decodePemBlocks,
@@ -53,7 +54,18 @@ export async function keyGenerateCommand(
     await writeFile(`${output}-key.pem`, encodeKeyFile(key, { role, passphrase }), { mode: 0o600 });
     return { role };
   }
-  await ctx.keys.save(key, { role }, ctx.passphrases);
+  const hardware = role === 'root' ? await ctx.hardware() : undefined;
+  if (hardware) {
+    // notary's YubiKey store takes a new root key and keeps an encrypted backup in the file
+    // store (yubikeystore.go AddKey). The passphrase comes first, so that a refused one
+    // leaves nothing on the token.
+    const passphrase = await ctx.passphrases({ keyId: key.id, role, createNew: true, attempt: 0 });
+    checkNewPassphrase(passphrase);
+    await hardware.addRootKey(key);
+    await ctx.keys.save(key, { role }, passphrase);
+  } else {
+    await ctx.keys.save(key, { role }, ctx.passphrases);
+  }
   ctx.out(`Generated new ecdsa ${role} key with keyID: ${key.id}\n`);
   return { role };
 }
@@ -108,7 +120,7 @@ export async function keyRotateCommand(
       return { gun, role };
     }
   }
-  const session = ctx.session(gun, serverManaged ? '*' : 'push');
+  const session = await ctx.signingSession(gun, serverManaged ? '*' : 'push');
   try {
     const snapshotServer = role === 'snapshot' ? serverManaged : undefined;
     const { editor, trusted } = await session.edit(snapshotServer);

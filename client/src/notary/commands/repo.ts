@@ -21,6 +21,8 @@ import { applyChanges, PASSPHRASE_ATTEMPTS } from '../session.js';
 export interface CommandResult {
   gun?: string;
   role?: string;
+  /** The event's outcome when the command succeeded and `OK` says too little. */
+  outcome?: string;
 }
 
 function need(args: readonly string[], count: number, message: string, usage: string): void {
@@ -32,7 +34,7 @@ export async function publishStaged(ctx: NotaryContext, gun: string, auto: boole
   ctx.out(auto ? `Auto-publishing changes to ${gun}\n` : `Pushing changes to ${gun}\n`);
   const changelist = ctx.changelist(gun);
   const staged = await changelist.list();
-  const session = ctx.session(gun, 'push');
+  const session = await ctx.signingSession(gun, 'push');
   try {
     const editor = (await session.exists()) ? (await session.edit()).editor : await session.editCachedInit();
     if (!editor) {
@@ -68,13 +70,15 @@ export async function initCommand(
   if (rootKeyFile) {
     rootKeyId = await importRootKey(ctx, rootKeyFile);
   } else {
-    const existing = (await ctx.keys.list()).find((k) => k.role === 'root');
+    // The YubiKey's root key first, as notary's key stores are searched.
+    const onToken = (await (await ctx.hardware())?.rootKeys())?.[0];
+    const existing = onToken ?? (await ctx.keys.list()).find((k) => k.role === 'root');
     if (existing) {
       rootKeyId = existing.id;
       ctx.out(`Root key found, using: ${existing.id}\n`);
     }
   }
-  const session = ctx.session(gun, 'push');
+  const session = await ctx.signingSession(gun, 'push');
   try {
     const editor = await session.repo.initialize(rootKeyId ? { rootKeyId } : {});
     // notary init signs root, targets and snapshot into the local cache; the first publish uploads them.

@@ -131,6 +131,41 @@ export interface HubTrustView {
   }>;
 }
 
+/** The token (a YubiKey, or SoftHSM2 standing in for one) that a helper reports, as PKCS#11 describes it. */
+export interface YubikeyTokenView {
+  readonly label: string;
+  readonly manufacturer: string;
+  readonly model: string;
+  readonly serial: string;
+}
+
+/**
+ * The learner's YubiKey helper, as the lab page shows it.
+ * - `not-connected`: no helper is paired (or the pairing ended);
+ * - `connected`: a helper is paired with this learner; `token` is what it
+ *   reported (null while it has no token), `activity` what it is doing now
+ *   ("signing for docker.io/alice/alpine root"), if anything.
+ * `local` is true when the server itself holds the PKCS#11 module (a learner
+ * running everything on their own machine): no helper and no pairing then.
+ */
+export interface YubikeyStatus {
+  readonly state: 'not-connected' | 'connected';
+  readonly local: boolean;
+  readonly token: YubikeyTokenView | null;
+  readonly activity?: string;
+}
+
+/** A pairing code for the helper, shown on the lab page with the command that uses it. */
+export interface YubikeyPairing {
+  /** Short, single use, e.g. `K7QF-3MZP`. */
+  readonly code: string;
+  /** ms since the epoch; after it the code pairs nothing. */
+  readonly expiresAt: number;
+  /** The one command the learner runs where the YubiKey is plugged in. */
+  readonly command: string;
+  readonly status: YubikeyStatus;
+}
+
 export interface PlatformHealth {
   readonly ok: boolean;
   readonly app: 'up';
@@ -158,7 +193,9 @@ export interface PlatformHttp {
    * TaskState, then changes; for a workshop attendee also `event: broadcast`
    * `{ message, at }` (the latest one when the stream opens, then each new one)
    * and `event: control-request` (ControlRequest: an instructor asks to type
-   * in their terminal; a pending one when the stream opens, then each new one).
+   * in their terminal; a pending one when the stream opens, then each new one);
+   * for every learner `event: yubikey` (YubikeyStatus: when the stream opens,
+   * then on each change of their helper).
    */
   labStatus(request: Request, labId: string): Promise<Response>;
   /** POST /api/labs/<id>/check: same-origin; re-runs the checks, answers the states. */
@@ -174,6 +211,13 @@ export interface PlatformHttp {
   sessionControl(request: Request): Promise<Response>;
   /** POST /api/session/control/revoke `{}`: no watcher may type any more; 200 `{ revoked }` (how many could). */
   sessionControlRevoke(request: Request): Promise<Response>;
+  /**
+   * /api/session/yubikey (same-origin, learner cookie). GET: `{ status }`
+   * (YubikeyStatus). POST `{}`: a new pairing code for the learner's helper,
+   * 200 YubikeyPairing (a previous code stops working); 409 LOCAL_TOKEN when
+   * the server holds the module itself (nothing to pair). no-store.
+   */
+  sessionYubikey(request: Request): Promise<Response>;
 
   /**
    * /api/instructor/session. GET: `{ signedIn, csrfToken, expiresAt }` for
@@ -268,6 +312,15 @@ export interface PlatformApi {
   latestBroadcast(learner: Learner): WorkshopBroadcast | undefined;
   /** Calls `listener` with each new broadcast to the learner's workshop; returns an unsubscribe. */
   watchBroadcasts(learner: Learner, listener: (broadcast: WorkshopBroadcast) => void): () => void;
+  /** The learner's YubiKey helper as the lab page shows it. */
+  yubikeyStatus(learner: Learner): YubikeyStatus;
+  /** Calls `listener` with the learner's YubiKey status on each change; returns an unsubscribe. */
+  watchYubikey(learner: Learner, listener: (status: YubikeyStatus) => void): () => void;
+  /**
+   * A new pairing code for the learner's helper (their previous pairing
+   * ends). Throws PlatformError LOCAL_TOKEN in local mode.
+   */
+  pairYubikey(learner: Learner): YubikeyPairing;
   /** An instructor's request for control of the learner's terminal still waiting for their answer. */
   pendingControlRequest(learner: Learner): ControlRequest | undefined;
   /** Calls `listener` with each new request for control of the learner's terminal; returns an unsubscribe. */

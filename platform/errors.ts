@@ -19,6 +19,8 @@ export type PlatformErrorCode =
   /** A request's body does not have the expected shape; the message says which field. */
   | 'INVALID_INPUT'
   | 'UNKNOWN_LAB'
+  /** The server holds the PKCS#11 module itself (local mode): there is no helper to pair. */
+  | 'LOCAL_TOKEN'
   | 'UNKNOWN_WORKSHOP'
   | 'UNKNOWN_ATTENDEE'
   | 'WORKSHOP_FULL'

@@ -24,6 +24,7 @@ import { eventStream, OpenStreams, SSE_HEADERS, SSE_HEARTBEAT_MS, type StreamEve
 import { json, methodRefusal, originRefusal, refuse } from './http-answers.js';
 import { learnerTokenFrom } from './learners.js';
 import type { RequestPolicy } from './request-policy.js';
+import { PlatformError } from './errors.js';
 import { createWorkshopHttp, type WorkshopHttpDeps } from './workshops/index.js';
 
 export { OpenStreams, SSE_HEARTBEAT_MS } from './event-stream.js';
@@ -101,10 +102,14 @@ export function createHttpApi(deps: HttpApiDeps): PlatformHttp & { streams: Open
           const unwatchRequests = api.watchControlRequests(learner, (controlRequest) =>
             send({ event: 'control-request', data: controlRequest }),
           );
+          const unwatchYubikey = api.watchYubikey(learner, (status) =>
+            send({ event: 'yubikey', data: status }),
+          );
           return () => {
             unwatchTasks();
             unwatchBroadcasts();
             unwatchRequests();
+            unwatchYubikey();
           };
         },
         opening: async () => {
@@ -115,6 +120,7 @@ export function createHttpApi(deps: HttpApiDeps): PlatformHttp & { streams: Open
           // A page reloaded while an instructor waits for an answer still asks it.
           const pending = api.pendingControlRequest(learner);
           if (pending !== undefined) events.push({ event: 'control-request', data: pending });
+          events.push({ event: 'yubikey', data: api.yubikeyStatus(learner) });
           return events;
         },
         heartbeatMs,
@@ -144,6 +150,27 @@ export function createHttpApi(deps: HttpApiDeps): PlatformHttp & { streams: Open
         password: learner.password,
         ...(workshop !== undefined ? { workshop } : {}),
       });
+    },
+
+    async sessionYubikey(request) {
+      const refused =
+        methodRefusal(request, ['GET', 'POST']) ??
+        guard(request, request.method === 'POST' ? 'write' : 'read');
+      if (refused) return refused;
+      const learner = await learnerOf(request);
+      if (learner instanceof Response) return learner;
+      if (request.method === 'GET') return json(200, { status: api.yubikeyStatus(learner) });
+      try {
+        return json(200, api.pairYubikey(learner));
+      } catch (error) {
+        if (error instanceof PlatformError && error.code === 'LOCAL_TOKEN') {
+          return refuse(409, 'LOCAL_TOKEN', error.message);
+        }
+        if (error instanceof PlatformError && error.code === 'CLOSED') {
+          return refuse(503, 'UNAVAILABLE', 'the lab server is stopping');
+        }
+        throw error;
+      }
     },
 
     streams,

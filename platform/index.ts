@@ -39,6 +39,7 @@ import { appRequestPolicy } from './request-policy.js';
 import { chooseDriver, trackHomes } from './sandbox.js';
 import type { Settings } from './settings.js';
 import { WebServer, type WebApp, type WebAppFactory } from './web-server.js';
+import { localToken, YubikeyBroker } from './yubikey/index.js';
 import {
   InstructorAuth,
   Watching,
@@ -168,10 +169,21 @@ export async function createPlatform(settings: Settings, options: PlatformOption
       ...(options.workshops?.scrypt ? { scrypt: options.workshops.scrypt } : {}),
     });
 
+    const yubikeys = new YubikeyBroker({
+      policy,
+      logger,
+      publicOrigin: webUrl,
+      usernameOf: (learnerId) => Promise.resolve(learners.byId(learnerId)?.username),
+      ...(settings.pkcs11Module ? { local: localToken(settings.pkcs11Module) } : {}),
+    });
+    undo.push(() => yubikeys.close());
+
     const runs = new LabRuns({
       store,
       labs,
       hub,
+      tokenKeys: (learnerId) => yubikeys.keysOnToken(learnerId),
+      watchTokenKeys: (learnerId, listener) => yubikeys.watch(learnerId, () => listener()),
       homeOf: (learnerId) => homes.readerOf(learnerId),
       opened: (learnerId, labId) =>
         void homes.labOpened(learnerId, labId).catch((error: unknown) => logger.warn('lab files', error)),
@@ -185,6 +197,7 @@ export async function createPlatform(settings: Settings, options: PlatformOption
       allowedHosts: [...policy.hosts],
       allowedOrigins: [...policy.origins],
       hubSocketProvider: hubSocketProvider(hub),
+      tokenSocketProvider: yubikeys.tokenSocketProvider,
       ...(hub.caCertificatePath ? { hubCaFile: hub.caCertificatePath } : {}),
       sandboxEnv: { TRUSTLAB_HUB: hubUrl },
       ...(options.terminalLimits ? { limits: options.terminalLimits } : {}),
@@ -202,7 +215,13 @@ export async function createPlatform(settings: Settings, options: PlatformOption
       runs.sessionStarted(info.id, info.attendee, info.startedAt.getTime()),
     );
     terminal.on('clientEvent', (event) => runs.clientEvent(event));
-    terminal.attach(web.server, { exclusive: true });
+    // The helper's WebSocket and the terminal's share the web app's port; other upgrades get 404.
+    web.server.on('upgrade', (req, socket, head) => {
+      if (yubikeys.handleUpgrade(req, socket, head)) return;
+      if (terminal.handleUpgrade(req, socket, head)) return;
+      socket.on('error', () => socket.destroy());
+      socket.end('HTTP/1.1 404 Not Found\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
+    });
 
     const workshops = new Workshops({
       store: workshopStore,
@@ -302,6 +321,9 @@ export async function createPlatform(settings: Settings, options: PlatformOption
       },
       latestBroadcast: (learner) => workshops.latestBroadcast(learner.id),
       watchBroadcasts: (learner, listener) => workshops.watchBroadcasts(learner.id, listener),
+      yubikeyStatus: (learner) => yubikeys.status(learner.id),
+      watchYubikey: (learner, listener) => yubikeys.watch(learner.id, listener),
+      pairYubikey: (learner) => yubikeys.pair(learner.id),
       pendingControlRequest: (learner) => watching.pendingRequest(learner.id),
       watchControlRequests: (learner, listener) => watching.watchRequests(learner.id, listener),
       instructor(cookieValue) {

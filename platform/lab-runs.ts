@@ -88,21 +88,42 @@ class LearnerFacts {
  * last reset, 0 when none). A session of the learner is theirs whole, so
  * sessions are cut by their start; events by their arrival.
  */
+export interface TokenFacts {
+  keys(): readonly string[];
+  watch(listener: () => void): () => void;
+}
+
 function labFacts(
   learner: Learner,
   facts: LearnerFacts,
   home: HomeReader,
   hub: Hub,
   since: number,
+  token: TokenFacts | undefined,
 ): SessionFacts {
   const records = facts.sessionRecords(since);
-  const all = createSessionFacts({
+  const base = createSessionFacts({
     session: learner.id,
     records,
     events: facts.events,
     home,
     trustData: hubTrustData(() => hub.notary),
   });
+  const all: SessionFacts =
+    token === undefined
+      ? base
+      : {
+          ...base,
+          tokenKeys: () => Promise.resolve(token.keys()),
+          watch(listener) {
+            const stopBase = base.watch?.(listener);
+            const stopToken = token.watch(listener);
+            return () => {
+              stopBase?.();
+              stopToken();
+            };
+          },
+        };
   if (since === 0) return all;
   return { ...all, events: async () => (await all.events()).filter((event) => event.receivedAt >= since) };
 }
@@ -121,6 +142,7 @@ class LabRun {
     private readonly hub: Hub,
     private readonly store: ProgressStore,
     private readonly logger: PlatformLogger,
+    private readonly token: TokenFacts | undefined,
   ) {
     this.current = this.createSession();
     this.startedRun = this.current.start();
@@ -140,7 +162,7 @@ class LabRun {
     const since = store.progressResetAt(learner.id, lab.id) ?? 0;
     const session = new LabSession({
       lab: lab.definition,
-      facts: labFacts(learner, this.facts, this.home, this.hub, since),
+      facts: labFacts(learner, this.facts, this.home, this.hub, since, this.token),
       attendee: { username: learner.username },
       passed: store.passed(learner.id, lab.id),
     });
@@ -212,6 +234,10 @@ export interface LabRunsOptions {
   homeOf: (learnerId: string) => HomeReader | undefined;
   /** A learner opened a lab for the first time in this process. */
   opened?: (learnerId: string, labId: string) => void;
+  /** Root keys the learner's paired token said it holds (the YubiKey broker). */
+  tokenKeys?: (learnerId: string) => readonly string[];
+  /** Calls `listener` when those may have changed; returns an unsubscribe. */
+  watchTokenKeys?: (learnerId: string, listener: () => void) => () => void;
   logger: PlatformLogger;
 }
 
@@ -230,6 +256,12 @@ export class LabRuns {
 
   constructor(private readonly options: LabRunsOptions) {
     options.hub.records.on('record', this.onRecord);
+  }
+
+  private tokenFactsOf(learnerId: string): TokenFacts | undefined {
+    const { tokenKeys, watchTokenKeys } = this.options;
+    if (tokenKeys === undefined || watchTokenKeys === undefined) return undefined;
+    return { keys: () => tokenKeys(learnerId), watch: (listener) => watchTokenKeys(learnerId, listener) };
   }
 
   /** A terminal session of `learnerId` starts: from now on its records are theirs. */
@@ -295,6 +327,7 @@ export class LabRuns {
         this.options.hub,
         this.options.store,
         this.options.logger,
+        this.tokenFactsOf(learner.id),
       );
       this.runs.set(key, run);
     }

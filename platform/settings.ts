@@ -37,6 +37,12 @@ export interface Settings {
   instructorPassword?: string | undefined;
   /** Minutes without a new task done before an attendee shows as stuck (TRUSTLAB_STUCK_AFTER_MINUTES, 10). */
   stuckAfterMinutes?: number | undefined;
+  /**
+   * Local mode for the YubiKey task (TRUSTLAB_PKCS11_MODULE): the server
+   * loads this PKCS#11 module itself and every terminal uses its token, with
+   * no helper. For one learner on their own machine only: a workshop refuses it.
+   */
+  pkcs11Module?: string | undefined;
 }
 
 /** Shorter passwords are refused: the instructor's login sees every attendee and can reset them. */
@@ -105,6 +111,14 @@ function minutes(name: string, value: string | undefined): number | undefined {
 }
 
 export function readSettings(env: NodeJS.ProcessEnv = process.env): Settings {
+  const mode = oneOf('TRUSTLAB_MODE', env.TRUSTLAB_MODE, ['workshop', 'self-paced'] as const) ?? 'self-paced';
+  const pkcs11Module = env.TRUSTLAB_PKCS11_MODULE || undefined;
+  if (pkcs11Module !== undefined && mode === 'workshop') {
+    // Every attendee's terminal would sign with the one token plugged into the server.
+    throw new SettingsError(
+      "TRUSTLAB_PKCS11_MODULE is for one learner on their own machine; a workshop pairs each attendee's own YubiKey helper instead: unset it",
+    );
+  }
   return {
     dataDir: path.resolve(env.TRUSTLAB_DATA_DIR || 'data'),
     hubPort: port('TRUSTLAB_HUB_PORT', env.TRUSTLAB_HUB_PORT, 4443),
@@ -118,10 +132,11 @@ export function readSettings(env: NodeJS.ProcessEnv = process.env): Settings {
     webHost: env.TRUSTLAB_HOST || '127.0.0.1',
     publicOrigin: origin('TRUSTLAB_PUBLIC_ORIGIN', env.TRUSTLAB_PUBLIC_ORIGIN),
     sandbox: oneOf('TRUSTLAB_SANDBOX', env.TRUSTLAB_SANDBOX, ['bwrap', 'local'] as const),
-    mode: oneOf('TRUSTLAB_MODE', env.TRUSTLAB_MODE, ['workshop', 'self-paced'] as const) ?? 'self-paced',
+    mode,
     runtimeDir: env.TRUSTLAB_RUNTIME_DIR || undefined,
     // The value itself is never echoed in an error: it is a secret.
     instructorPassword: instructorPassword(env.TRUSTLAB_INSTRUCTOR_PASSWORD),
     stuckAfterMinutes: minutes('TRUSTLAB_STUCK_AFTER_MINUTES', env.TRUSTLAB_STUCK_AFTER_MINUTES),
+    pkcs11Module,
   };
 }

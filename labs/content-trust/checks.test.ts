@@ -468,11 +468,99 @@ describe('pull-images', () => {
 });
 
 describe('yubikey', () => {
-  it('stays pending and says what it needs', async () => {
+  const ALPINE = 'alice/alpine';
+  const ALPINE_GUN = 'docker.io/alice/alpine';
+  const TOKEN_KEY = '7'.repeat(64);
+
+  /** The workshop's Task 5 up to the signed push: key on the token, root.json published with it. */
+  function published(rootKeyIds = [TOKEN_KEY]) {
     const { f, learner } = session();
-    learner.pushSigned('signed');
+    f.setTokenKeys([TOKEN_KEY]);
+    learner.manifestPut('signed', BUSYBOX, ALPINE);
+    learner.publish(ALPINE_GUN);
+    f.setTrustData(ALPINE_GUN, {
+      state: 'verified',
+      targets: [{ name: 'signed', role: 'targets', digest: BUSYBOX, length: 527 }],
+      rootKeyIds,
+      targetsKeyIds: [TARGETS_ID],
+    });
+    return f;
+  }
+
+  const listed = (f: FakeSessionFacts, outcome = 'LISTED_YUBIKEY') =>
+    f.event({ command: 'notary key list', outcome });
+
+  it('stays pending on a server without YubiKey support, and before the token holds a key', async () => {
+    const { f } = session();
+    expect(await run(yubikey, f)).toMatchObject({
+      state: 'pending',
+      reason: expect.stringMatching(/no YubiKey/),
+    });
+    f.setTokenKeys([]);
     const result = await run(yubikey, f);
-    expect(result.state).toBe('pending');
-    expect(result.state === 'pending' && result.reason).toMatch(/YubiKey helper .*paired/);
+    expect(result).toMatchObject({
+      state: 'pending',
+      suggestion: expect.stringContaining('notary key generate'),
+    });
+  });
+
+  it('stays pending until the hub has this session’s trust data for <user>/alpine', async () => {
+    const { f } = session();
+    f.setTokenKeys([TOKEN_KEY]);
+    // Trust data the hub holds, but no publish by this session: not the attendee's work.
+    f.setTrustData(ALPINE_GUN, {
+      state: 'verified',
+      targets: [],
+      rootKeyIds: [TOKEN_KEY],
+      targetsKeyIds: [],
+    });
+    expect((await run(yubikey, f)).state).toBe('pending');
+  });
+
+  it('fails when the published root key is not on the token, with the way out', async () => {
+    const f = published([ROOT_ID]);
+    listed(f);
+    const result = await run(yubikey, f);
+    expect(result.state).toBe('failed');
+    expect(result.state === 'failed' && result.suggestion).toContain(
+      'notary delete docker.io/alice/alpine --remote',
+    );
+  });
+
+  it('fails when the trust data does not verify', async () => {
+    const f = published();
+    f.setTrustData(ALPINE_GUN, { state: 'invalid', reason: 'root signature invalid' });
+    expect((await run(yubikey, f)).state).toBe('failed');
+  });
+
+  it('waits for a key listing that showed the token, then ticks', async () => {
+    const f = published();
+    expect(await run(yubikey, f)).toMatchObject({
+      state: 'pending',
+      reason: expect.stringContaining('notary key list'),
+    });
+    // A listing without the token's keys proves nothing.
+    listed(f, 'OK');
+    expect((await run(yubikey, f)).state).toBe('pending');
+    listed(f);
+    expect((await run(yubikey, f)).state).toBe('done');
+  });
+
+  it('needs the signed tag, not only a root', async () => {
+    const f = published();
+    f.setTrustData(ALPINE_GUN, {
+      state: 'verified',
+      targets: [],
+      rootKeyIds: [TOKEN_KEY],
+      targetsKeyIds: [],
+    });
+    listed(f);
+    expect((await run(yubikey, f)).state).toBe('pending');
+  });
+
+  it('a forged listing event alone ticks nothing', async () => {
+    const { f } = session();
+    listed(f);
+    expect((await run(yubikey, f)).state).toBe('pending');
   });
 });

@@ -307,10 +307,61 @@ export const pullImages: Check = async (context) => {
   return pending(`Still to do: ${missing.join('; ')}.`, `Next: ${missing[0]}.`);
 };
 
-export const yubikey: Check = (context) =>
-  Promise.resolve(
-    pending(
-      `This task is checked once the YubiKey helper is paired with your session: it needs the helper to report a root key created on the YubiKey, and the hub to receive trust data for docker.io/${context.attendee.username}/alpine whose root is that key.`,
-      'Start the YubiKey helper on the computer where the YubiKey is plugged in and pair it with this page.',
-    ),
+/** Task 5's repository: `<user>/alpine`, signed as `:signed` with the root key on the YubiKey. */
+export const YUBIKEY_REPOSITORY_NAME = 'alpine';
+
+/**
+ * Task 5: the root key of `docker.io/<user>/alpine` is on the attendee's
+ * YubiKey. Three facts, none from the sandbox alone:
+ * - the paired token said it holds the key (the lab server heard it from
+ *   the helper, or from its own module in local mode);
+ * - the hub received this session's trust data for the repository, it
+ *   verifies, and its root role's key (the certificate's public key) is
+ *   that key, with `:signed` signed;
+ * - a `notary key list` showed keys on the token (its event only marks
+ *   that the command ran and listed them; the keys come from the token).
+ */
+export const yubikey: Check = async (context) => {
+  const { facts } = context;
+  const repository = `${context.attendee.username}/${YUBIKEY_REPOSITORY_NAME}`;
+  const gun = `docker.io/${repository}`;
+  const push = `With DOCKER_CONTENT_TRUST=1 exported, tag alpine as ${repository}:${SIGNED_TAG} and push it; touch the YubiKey when asked.`;
+  if (facts.tokenKeys === undefined) {
+    return pending('This lab server has no YubiKey support turned on.');
+  }
+  const onToken = await facts.tokenKeys();
+  if (onToken.length === 0) {
+    return pending(
+      'No root key on your YubiKey yet, as far as your paired helper has said.',
+      'Pair the YubiKey helper (the panel in this task), then run `notary key generate`: it creates the root key on the YubiKey.',
+    );
+  }
+  const records = await facts.records({ repository });
+  if (!records.some((r) => isTrustPublish(r, gun))) {
+    return pending(`The hub has not received trust data for ${gun} from your terminal yet.`, push);
+  }
+  const trust = await facts.trustData(gun);
+  if (trust.state === 'missing') return pending(`The hub has no trust data for ${gun} now.`, push);
+  if (trust.state === 'invalid') {
+    return failed(`The hub's trust data for ${gun} does not verify: ${trust.reason}`, push);
+  }
+  if (!trust.rootKeyIds.some((id) => onToken.includes(id))) {
+    return failed(
+      `The root key of ${gun} (${trust.rootKeyIds.map((id) => id.slice(0, 7)).join(', ')}) is not a key on your YubiKey.`,
+      `A repository keeps its root key. Remove its trust data with \`notary delete ${gun} --remote\`, check that \`notary key list\` shows the YubiKey's key, and push again.`,
+    );
+  }
+  if (targetNamed(trust, SIGNED_TAG) === undefined) {
+    return pending(`The trust data for ${gun} has no signed tag ${SIGNED_TAG} yet.`, push);
+  }
+  const listed = (await facts.events()).some(
+    (event) => event.command === 'notary key list' && event.outcome === 'LISTED_YUBIKEY',
   );
+  if (!listed) {
+    return pending(
+      'Last step: look at your keys with `notary key list`.',
+      'The root key should be listed with LOCATION yubikey, and its backup in your trust directory.',
+    );
+  }
+  return done();
+};

@@ -89,8 +89,9 @@ export default defineLab({
       title: 'Keep the root key on a YubiKey',
       check: yubikey,
       hints: [
-        'This task needs a YubiKey 4 or later plugged into your own computer, and the YubiKey helper running there, paired with this page.',
-        'With the helper connected, `notary key list` shows the keys on the YubiKey beside the ones in your trust directory.',
+        'This task needs a YubiKey 4 or later plugged into your own computer, and the YubiKey helper running there: press Pair a helper in this task and run the command it shows on that computer.',
+        'With the helper connected, `notary key list` shows the keys on the YubiKey (location `yubikey`) beside the ones in your trust directory.',
+        'The PIN is asked in the helper’s window, not in the lab terminal. When the terminal says to touch the YubiKey, touch it.',
       ],
       solution: [
         '```',
@@ -102,6 +103,7 @@ export default defineLab({
         'export DOCKER_CONTENT_TRUST=1',
         'docker login',
         'docker push {{username}}/alpine:signed',
+        'notary key list',
         '```',
       ].join('\n'),
     },

@@ -90,6 +90,12 @@ export interface SessionFacts {
   listHomeDir(rel: string): Promise<readonly HomeEntry[] | undefined>;
   /** The hub's trust data for `gun`, verified. */
   trustData(gun: string): Promise<TrustDataFacts>;
+  /**
+   * Canonical IDs of the root keys the attendee's paired token (their
+   * YubiKey, through their helper) answered that it holds: the lab server
+   * heard it from the token's side, not from the sandbox.
+   */
+  tokenKeys?(): Promise<readonly string[]>;
   /** Calls `listener` when new facts may have arrived (records or events of this session). */
   watch?(listener: () => void): () => void;
 }

@@ -75,6 +75,7 @@ function memoised(facts: SessionFacts): SessionFacts {
     readHomeFile: (rel) => once(`file:${rel}`, () => facts.readHomeFile(rel)),
     listHomeDir: (rel) => once(`dir:${rel}`, () => facts.listHomeDir(rel)),
     trustData: (gun) => once(`trust:${gun}`, () => facts.trustData(gun)),
+    ...(facts.tokenKeys ? { tokenKeys: () => once('token', () => facts.tokenKeys!()) } : {}),
   };
 }
 

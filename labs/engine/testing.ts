@@ -82,6 +82,15 @@ export class FakeSessionFacts implements SessionFacts {
     this.trust.set(gun, facts);
   }
 
+  /** Undefined until `setTokenKeys`: a lab server without YubiKey support. */
+  tokenKeys?: () => Promise<readonly string[]>;
+
+  /** The root keys the attendee's paired token says it holds. */
+  setTokenKeys(keys: readonly string[]): void {
+    this.tokenKeys = () => Promise.resolve(keys.slice());
+    this.changed();
+  }
+
   records(query: FactRecordQuery = {}): Promise<readonly HubRecord[]> {
     const since = query.since instanceof Date ? query.since.getTime() : query.since;
     return Promise.resolve(

@@ -110,7 +110,7 @@ describe('content-trust lab: the engine follows the workshop', () => {
   it('yubikey stays pending and says what it needs; tasks ticked in the workshop order', () => {
     const yubikey = h.session.statuses().find((s) => s.taskId === 'yubikey')!;
     expect(yubikey.state).toBe('pending');
-    expect(yubikey.reason).toContain('YubiKey helper');
+    expect(yubikey.reason).toContain('YubiKey');
     expect(h.changes.filter((c) => c.state === 'done').map((c) => c.taskId)).toEqual([
       'create-repo',
       'enable-trust',

@@ -85,6 +85,7 @@ export async function apiRouter(req: IncomingMessage, res: ServerResponse): Prom
   else if (pathname === '/api/session') response = await http.session(request);
   else if (pathname === '/api/session/control') response = await http.sessionControl(request);
   else if (pathname === '/api/session/control/revoke') response = await http.sessionControlRevoke(request);
+  else if (pathname === '/api/session/yubikey') response = await http.sessionYubikey(request);
   else if (lab?.[2] === 'status') response = await http.labStatus(request, param(lab[1]));
   else if (lab?.[2] === 'check') response = await http.labCheck(request, param(lab[1]));
   else if (pathname === '/api/instructor/session') response = await http.instructorSession(request);

@@ -1,0 +1,402 @@
+/**
+ * The lab server's side of attendees' YubiKeys. Each learner may pair one
+ * helper (yubikey-helper/, running where their YubiKey is plugged in):
+ *
+ * 1. The lab page asks for a pairing code (`pair`): 8 characters, single
+ *    use, valid 10 minutes, stored as a digest. A new code ends the
+ *    learner's previous pairing.
+ * 2. The helper connects out to `/yubikey-helper` (WebSocket) and says
+ *    hello with the code. The server answers `paired` with a secret bound to
+ *    this pairing (256 bits, also stored as a digest), which the helper uses
+ *    to come back after a dropped connection. Wrong codes are counted per
+ *    address and refused for a while after too many.
+ * 3. The learner's sessions get a token socket (`tokenSocketProvider`):
+ *    the client's requests go to their helper and to no one else's.
+ *
+ * Upgrades that carry an `Origin` are refused: browsers always send one and
+ * the helper never does, so no web page, this lab's or another site's, can
+ * pose as a helper.
+ *
+ * In local mode (`TRUSTLAB_PKCS11_MODULE`: one learner on their own
+ * machine) the server opens the module itself and every request goes to
+ * it; there is nothing to pair.
+ *
+ * What the learner's token reported holding (key IDs from list and import
+ * replies) is remembered for the lab's check: a root key "on the paired
+ * token" is one of these.
+ */
+import { createHash, randomBytes, randomInt, timingSafeEqual } from 'node:crypto';
+import type { IncomingMessage } from 'node:http';
+import type { Duplex } from 'node:stream';
+import { WebSocketServer, type WebSocket } from 'ws';
+import type { TokenSocketProvider } from '../../terminal-server/src/index.js';
+import type { TokenReply, TokenRequest, TokenView } from '../../yubikey-helper/src/protocol.js';
+import {
+  failure,
+  formatPairingCode,
+  HELPER_PATH,
+  helperMessageSchema,
+  MAX_MESSAGE_BYTES,
+  normalisePairingCode,
+  PAIRING_ALPHABET,
+  PAIRING_CODE_LENGTH,
+  parseMessage,
+} from '../../yubikey-helper/src/protocol.js';
+import type { YubikeyPairing, YubikeyStatus } from '../api.js';
+import { PlatformError } from '../errors.js';
+import type { PlatformLogger } from '../logger.js';
+import type { RequestPolicy } from '../request-policy.js';
+import { HelperLink } from './helper-link.js';
+import { listenTokenSocket } from './token-socket.js';
+
+export interface LocalToken {
+  readonly view: TokenView | null;
+  request(request: TokenRequest, onActivity: (text: string | undefined) => void): Promise<TokenReply>;
+  close(): Promise<void>;
+}
+
+export interface YubikeyBrokerOptions {
+  policy: Pick<RequestPolicy, 'hostAllowed'>;
+  logger: PlatformLogger;
+  /** The origin the helper is told to connect to, in the command shown on the page. */
+  publicOrigin: string;
+  /** The learner's name shown to the helper once paired. */
+  usernameOf(learnerId: string): Promise<string | undefined>;
+  /** Local mode: the server's own token; then nothing is paired. */
+  local?: LocalToken;
+  codeLifetimeMs?: number;
+  helloTimeoutMs?: number;
+  /** How long a request may wait for the helper (a PIN, a touch). */
+  requestTimeoutMs?: number;
+  /** Wrong codes allowed per address per window before refusing for the rest of it. */
+  failedCodesPerWindow?: number;
+  failureWindowMs?: number;
+  now?: () => number;
+}
+
+interface LearnerToken {
+  code?: { digest: Buffer; expiresAt: number };
+  secret?: Buffer;
+  helper?: HelperLink;
+  keys: Set<string>;
+}
+
+type StatusListener = (status: YubikeyStatus) => void;
+
+const digest = (text: string) => createHash('sha256').update(text).digest();
+
+function refuseUpgrade(socket: Duplex, status: number, text: string): true {
+  socket.end(
+    `HTTP/1.1 ${status} ${status === 403 ? 'Forbidden' : status === 503 ? 'Service Unavailable' : 'Bad Request'}\r\n` +
+      `Content-Type: text/plain; charset=utf-8\r\nConnection: close\r\nContent-Length: ${Buffer.byteLength(text) + 1}\r\n\r\n${text}\n`,
+  );
+  return true;
+}
+
+export class YubikeyBroker {
+  readonly #options: YubikeyBrokerOptions;
+  readonly #learners = new Map<string, LearnerToken>();
+  readonly #byCode = new Map<string, string>();
+  readonly #bySecret = new Map<string, string>();
+  readonly #listeners = new Map<string, Set<StatusListener>>();
+  readonly #failures = new Map<string, { count: number; since: number }>();
+  readonly #wss = new WebSocketServer({ noServer: true, maxPayload: MAX_MESSAGE_BYTES });
+  #localActivity: string | undefined;
+  #closing = false;
+
+  constructor(options: YubikeyBrokerOptions) {
+    this.#options = options;
+  }
+
+  get #now(): number {
+    return (this.#options.now ?? Date.now)();
+  }
+
+  #learner(learnerId: string): LearnerToken {
+    let entry = this.#learners.get(learnerId);
+    if (entry === undefined) {
+      entry = { keys: new Set() };
+      this.#learners.set(learnerId, entry);
+    }
+    return entry;
+  }
+
+  status(learnerId: string): YubikeyStatus {
+    const local = this.#options.local;
+    if (local !== undefined) {
+      return {
+        state: 'connected',
+        local: true,
+        token: local.view,
+        ...(this.#localActivity ? { activity: this.#localActivity } : {}),
+      };
+    }
+    const helper = this.#learners.get(learnerId)?.helper;
+    if (helper === undefined || helper.closed) return { state: 'not-connected', local: false, token: null };
+    return {
+      state: 'connected',
+      local: false,
+      token: helper.token,
+      ...(helper.activity ? { activity: helper.activity } : {}),
+    };
+  }
+
+  watch(learnerId: string, listener: StatusListener): () => void {
+    let set = this.#listeners.get(learnerId);
+    if (set === undefined) {
+      set = new Set();
+      this.#listeners.set(learnerId, set);
+    }
+    set.add(listener);
+    return () => {
+      set.delete(listener);
+      if (set.size === 0) this.#listeners.delete(learnerId);
+    };
+  }
+
+  #changed(learnerId: string): void {
+    const status = this.status(learnerId);
+    for (const listener of this.#listeners.get(learnerId) ?? []) listener(status);
+  }
+
+  /** Key IDs the learner's token said it holds (list and import replies), for the lab's check. */
+  keysOnToken(learnerId: string): readonly string[] {
+    return [...(this.#learners.get(learnerId)?.keys ?? [])];
+  }
+
+  /** A new pairing code for the learner; their previous code, secret and helper stop working. */
+  pair(learnerId: string): YubikeyPairing {
+    if (this.#options.local !== undefined) {
+      throw new PlatformError(
+        'LOCAL_TOKEN',
+        'this lab server uses the token directly: there is nothing to pair',
+        {
+          suggestion: 'Plug the YubiKey into this computer; no helper is needed.',
+        },
+      );
+    }
+    if (this.#closing) throw new PlatformError('CLOSED', 'the lab server is stopping');
+    const entry = this.#learner(learnerId);
+    this.#unpair(learnerId, entry, 'a new pairing code was made on the lab page');
+    let code = '';
+    for (let i = 0; i < PAIRING_CODE_LENGTH; i++)
+      code += PAIRING_ALPHABET[randomInt(PAIRING_ALPHABET.length)];
+    const expiresAt = this.#now + (this.#options.codeLifetimeMs ?? 10 * 60_000);
+    entry.code = { digest: digest(code), expiresAt };
+    this.#byCode.set(digest(code).toString('hex'), learnerId);
+    const shown = formatPairingCode(code);
+    return {
+      code: shown,
+      expiresAt,
+      command: `npm run yubikey-helper -- --server ${this.#options.publicOrigin} --code ${shown}`,
+      status: this.status(learnerId),
+    };
+  }
+
+  #unpair(learnerId: string, entry: LearnerToken, why: string): void {
+    if (entry.code) this.#byCode.delete(entry.code.digest.toString('hex'));
+    if (entry.secret) this.#bySecret.delete(entry.secret.toString('hex'));
+    delete entry.code;
+    delete entry.secret;
+    const helper = entry.helper;
+    delete entry.helper;
+    if (helper && !helper.closed) {
+      helper.close(4001, 'unpaired', { code: 'UNPAIRED', message: `This pairing has ended: ${why}.` });
+      this.#changed(learnerId);
+    }
+  }
+
+  /** The provider the terminal server binds into each sandbox as `TRUSTLAB_TOKEN`. */
+  readonly tokenSocketProvider: TokenSocketProvider = {
+    open: (session, socketPath, owner) =>
+      listenTokenSocket({
+        path: socketPath,
+        owner,
+        answer: (request) => this.request(session.attendee, request),
+      }),
+  };
+
+  /** One request of the learner's client, to their token. Never rejects. */
+  async request(learnerId: string, request: TokenRequest): Promise<TokenReply> {
+    const local = this.#options.local;
+    let reply: TokenReply;
+    if (local !== undefined) {
+      reply = await local.request(request, (activity) => {
+        this.#localActivity = activity;
+        this.#changed(learnerId);
+      });
+    } else {
+      const helper = this.#learners.get(learnerId)?.helper;
+      if (helper === undefined || helper.closed) {
+        return failure(
+          'NO_HELPER',
+          'no YubiKey helper is paired with this terminal',
+          'Start the YubiKey helper with the command shown on the lab page, on the computer where the YubiKey is plugged in.',
+        );
+      }
+      reply = await helper.request(request);
+    }
+    this.#remember(learnerId, reply);
+    return reply;
+  }
+
+  #remember(learnerId: string, reply: TokenReply): void {
+    if (!reply.ok) return;
+    const keys = this.#learner(learnerId).keys;
+    const before = keys.size;
+    for (const key of reply.keys ?? []) keys.add(key.keyId);
+    if (reply.key) keys.add(reply.key.keyId);
+    // Watchers (the page, the lab's checks) hear of a key the token has newly shown.
+    if (keys.size !== before) this.#changed(learnerId);
+  }
+
+  /** Takes the upgrade when it is for the helper's path; false leaves it to others. */
+  handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): boolean {
+    const url = req.url ?? '/';
+    if (url !== HELPER_PATH) return false;
+    socket.on('error', () => socket.destroy());
+    if (this.#closing) return refuseUpgrade(socket, 503, 'the lab server is stopping');
+    if (!this.#options.policy.hostAllowed(req.headers.host)) return refuseUpgrade(socket, 403, 'forbidden');
+    if (req.headers.origin !== undefined) {
+      return refuseUpgrade(socket, 403, 'the YubiKey helper endpoint does not serve web pages');
+    }
+    const address = req.socket.remoteAddress ?? 'unknown';
+    this.#wss.handleUpgrade(req, socket, head, (ws) => {
+      const deadline = setTimeout(() => ws.close(4000, 'no hello'), this.#options.helloTimeoutMs ?? 10_000);
+      const refuse = (code: string, message: string) => {
+        clearTimeout(deadline);
+        ws.send(JSON.stringify({ type: 'refused', code, message }));
+        ws.close(4003, code);
+      };
+      ws.once('message', (data, isBinary) => {
+        clearTimeout(deadline);
+        const hello = isBinary ? undefined : parseMessage(helperMessageSchema, data.toString('utf8'));
+        if (hello?.type !== 'hello' || (hello.code === undefined) === (hello.resume === undefined)) {
+          return refuse(
+            'BAD_HELLO',
+            'the first message must be a hello with a pairing code or a resume secret',
+          );
+        }
+        if (this.#throttled(address)) {
+          return refuse('TOO_MANY', 'too many wrong pairing codes from this address: wait a few minutes');
+        }
+        const found =
+          hello.code !== undefined ? this.#redeemCode(hello.code) : this.#redeemSecret(hello.resume!);
+        if ('refusal' in found) {
+          this.#failed(address);
+          return refuse(found.refusal.code, found.refusal.message);
+        }
+        void this.#paired(found.learnerId, ws, found.secret);
+      });
+    });
+    return true;
+  }
+
+  #redeemCode(
+    typed: string,
+  ): { learnerId: string; secret: string } | { refusal: { code: string; message: string } } {
+    const code = normalisePairingCode(typed);
+    const learnerId = code === undefined ? undefined : this.#byCode.get(digest(code).toString('hex'));
+    const entry = learnerId === undefined ? undefined : this.#learners.get(learnerId);
+    if (learnerId === undefined || entry?.code === undefined || code === undefined) {
+      return {
+        refusal: { code: 'BAD_CODE', message: 'this pairing code is not valid: check it on the lab page' },
+      };
+    }
+    // Single use: the code is gone whether it pairs or has expired.
+    this.#byCode.delete(entry.code.digest.toString('hex'));
+    const expired = entry.code.expiresAt <= this.#now;
+    delete entry.code;
+    if (expired) {
+      return {
+        refusal: {
+          code: 'EXPIRED',
+          message: 'this pairing code has expired: make a new one on the lab page',
+        },
+      };
+    }
+    // A new pairing: a fresh secret, and any helper of the learner's still connected is replaced.
+    if (entry.secret) this.#bySecret.delete(entry.secret.toString('hex'));
+    const secret = randomBytes(32).toString('base64url');
+    entry.secret = digest(secret);
+    this.#bySecret.set(entry.secret.toString('hex'), learnerId);
+    return { learnerId, secret };
+  }
+
+  #redeemSecret(
+    secret: string,
+  ): { learnerId: string; secret: string } | { refusal: { code: string; message: string } } {
+    const wanted = digest(secret);
+    const learnerId = this.#bySecret.get(wanted.toString('hex'));
+    const stored = learnerId === undefined ? undefined : this.#learners.get(learnerId)?.secret;
+    if (learnerId === undefined || stored === undefined || !timingSafeEqual(stored, wanted)) {
+      return {
+        refusal: {
+          code: 'UNPAIRED',
+          message:
+            'this pairing has ended: make a new pairing code on the lab page and start the helper with it',
+        },
+      };
+    }
+    return { learnerId, secret };
+  }
+
+  #throttled(address: string): boolean {
+    const entry = this.#failures.get(address);
+    if (entry === undefined) return false;
+    if (this.#now - entry.since > (this.#options.failureWindowMs ?? 5 * 60_000)) {
+      this.#failures.delete(address);
+      return false;
+    }
+    return entry.count >= (this.#options.failedCodesPerWindow ?? 10);
+  }
+
+  #failed(address: string): void {
+    const entry = this.#failures.get(address);
+    if (entry === undefined || this.#now - entry.since > (this.#options.failureWindowMs ?? 5 * 60_000)) {
+      this.#failures.set(address, { count: 1, since: this.#now });
+    } else entry.count++;
+  }
+
+  async #paired(learnerId: string, ws: WebSocket, secret: string): Promise<void> {
+    const entry = this.#learner(learnerId);
+    const previous = entry.helper;
+    if (previous && !previous.closed) {
+      previous.close(4002, 'replaced', {
+        code: 'REPLACED',
+        message: 'another helper paired with this session; this one stops',
+      });
+    }
+    const link: HelperLink = new HelperLink(
+      ws,
+      {
+        status: () => this.#changed(learnerId),
+        reply: (_request, reply) => this.#remember(learnerId, reply),
+        closed: () => {
+          if (entry.helper === link) this.#changed(learnerId);
+        },
+      },
+      this.#options.requestTimeoutMs ?? 120_000,
+    );
+    entry.helper = link;
+    const username = (await this.#options.usernameOf(learnerId)) ?? '';
+    if (ws.readyState !== ws.OPEN) return;
+    ws.send(JSON.stringify({ type: 'paired', secret, username }));
+    this.#options.logger.info(`a YubiKey helper paired with learner ${learnerId}`);
+    this.#changed(learnerId);
+    // Learn what the token holds now, for the check and the page.
+    void link.request({ op: 'list' });
+  }
+
+  async close(): Promise<void> {
+    this.#closing = true;
+    for (const [learnerId, entry] of this.#learners) {
+      if (entry.helper && !entry.helper.closed) {
+        entry.helper.close(1001, 'shutdown', { code: 'SHUTDOWN', message: 'the lab server is stopping' });
+        this.#changed(learnerId);
+      }
+    }
+    this.#wss.close();
+    await this.#options.local?.close();
+  }
+}

@@ -7,10 +7,12 @@
  * (GET /api/labs/<id>/status, `tasks` events carrying task states);
  * the browser's EventSource reconnects by itself when the stream drops.
  * For a workshop attendee the same stream brings the instructor's
- * broadcasts and requests to type in the terminal (WorkshopNotices).
+ * broadcasts and requests to type in the terminal (WorkshopNotices); for
+ * every learner it brings their YubiKey helper's status (`yubikey`), which
+ * the YubiKey task's section shows (YubikeyPanel).
  */
 import { useCallback, useEffect, useRef, useState } from 'react';
-import type { LabPage, TaskState, WorkshopBroadcast } from '../../../platform/api';
+import type { LabPage, TaskState, WorkshopBroadcast, YubikeyStatus } from '../../../platform/api';
 import type { ConnectionState } from '../terminal/terminal-connection';
 import { TerminalPanel, type TerminalHandle } from '../terminal/TerminalPanel';
 import {
@@ -20,6 +22,8 @@ import {
   refusalMessage,
   type ControlRequest,
 } from '../workshop/messages';
+import { parseYubikeyStatus } from '../yubikey/messages';
+import { YUBIKEY_TASK_ID, YubikeyPanel, type StatusOrigin } from '../yubikey/YubikeyPanel';
 import { CredentialsCard } from './CredentialsCard';
 import type { Credentials } from './InlineText';
 import { LabProse } from './LabProse';
@@ -63,6 +67,8 @@ export function LabWorkspace({ page, initialStates, credentials, nonce }: Props)
   const [request, setRequest] = useState<ControlRequest | undefined>();
   const [answering, setAnswering] = useState(false);
   const [problem, setProblem] = useState('');
+  const [yubikey, setYubikey] = useState<YubikeyStatus | undefined>();
+  const yubikeyStreamed = useRef(false);
 
   const receive = useCallback((list: readonly TaskState[]) => {
     setStates((current) => {
@@ -70,6 +76,12 @@ export function LabWorkspace({ page, initialStates, credentials, nonce }: Props)
       for (const state of list) next.set(state.taskId, state);
       return next;
     });
+  }, []);
+
+  // The stream's word is the latest: once it has spoken, a slower GET answer is old news.
+  const receiveYubikey = useCallback((status: YubikeyStatus, origin: StatusOrigin) => {
+    if (origin === 'initial' && yubikeyStreamed.current) return;
+    setYubikey(status);
   }, []);
 
   // Say what changed, once, for screen readers (the badges change silently).
@@ -106,6 +118,18 @@ export function LabWorkspace({ page, initialStates, credentials, nonce }: Props)
     source.addEventListener('control-request', (event: MessageEvent<unknown>) => {
       const received = parseControlRequest(eventJson(event));
       if (received) setRequest(received);
+    });
+    source.addEventListener('yubikey', (event: MessageEvent<unknown>) => {
+      const received = parseYubikeyStatus(eventJson(event));
+      if (!received) {
+        console.warn(
+          'Ignored a malformed yubikey event on the lab status stream:',
+          String(event.data).slice(0, 200),
+        );
+        return;
+      }
+      yubikeyStreamed.current = true;
+      setYubikey(received);
     });
     source.addEventListener('open', () => setStreamDown(false));
     source.addEventListener('error', () => setStreamDown(source.readyState !== EventSource.OPEN));
@@ -265,6 +289,9 @@ export function LabWorkspace({ page, initialStates, credentials, nonce }: Props)
             <StatusBadge status={state.status} />
             <TaskStatusView state={state} credentials={credentials} />
             <LabProse html={section.html} onRun={run} onAnnounce={setAnnouncement} />
+            {section.taskId === YUBIKEY_TASK_ID && (
+              <YubikeyPanel status={yubikey} onStatus={receiveYubikey} onAnnounce={setAnnouncement} />
+            )}
           </section>
         );
       })}

@@ -86,4 +86,18 @@ describe.skipIf(!canRun)('platform (bwrap driver)', () => {
     expect(records.length).toBeGreaterThan(0);
     expect(records.every((record) => record.session === session.id)).toBe(true);
   }, 120_000);
+
+  it('binds the token socket for the sandbox’s user only, and the client reaches the lab server through it', async () => {
+    const out = await screen!.run(
+      'notary -D key list; stat -c "%A %u" "$TRUSTLAB_TOKEN"; echo "uid=$(id -u)"',
+    );
+    // The socket answered (no helper is paired): not "cannot be reached".
+    expect(out).toContain(
+      'No yubikey found, using alternative key storage: no YubiKey helper is paired with this terminal',
+    );
+    const [, mode, owner] = /^(s[rwx-]{9}) (\d+)$/m.exec(out) ?? [];
+    expect(mode).toBe('srw-------');
+    // Owned by the shell's own (unprivileged) user, as the sandbox sees it.
+    expect(owner).toBe(/^uid=(\d+)$/m.exec(out)?.[1]);
+  });
 });

@@ -101,6 +101,8 @@ export class YubikeyBroker {
   readonly #listeners = new Map<string, Set<StatusListener>>();
   readonly #failures = new Map<string, { count: number; since: number }>();
   readonly #wss = new WebSocketServer({ noServer: true, maxPayload: MAX_MESSAGE_BYTES });
+  /** Connections that have not said hello yet. */
+  readonly #greeting = new Set<WebSocket>();
   #localActivity: string | undefined;
   #closing = false;
 
@@ -262,14 +264,24 @@ export class YubikeyBroker {
     }
     const address = req.socket.remoteAddress ?? 'unknown';
     this.#wss.handleUpgrade(req, socket, head, (ws) => {
+      // Before anything else: an oversized or invalid frame is an 'error' event, which unheard
+      // would take the whole server down. HelperLink takes over once the helper is paired.
+      ws.on('error', () => ws.terminate());
+      this.#greeting.add(ws);
       const deadline = setTimeout(() => ws.close(4000, 'no hello'), this.#options.helloTimeoutMs ?? 10_000);
+      ws.once('close', () => {
+        clearTimeout(deadline);
+        this.#greeting.delete(ws);
+      });
       const refuse = (code: string, message: string) => {
         clearTimeout(deadline);
+        this.#greeting.delete(ws);
         ws.send(JSON.stringify({ type: 'refused', code, message }));
         ws.close(4003, code);
       };
       ws.once('message', (data, isBinary) => {
         clearTimeout(deadline);
+        if (this.#closing) return refuse('SHUTDOWN', 'the lab server is stopping');
         const hello = isBinary ? undefined : parseMessage(helperMessageSchema, data.toString('utf8'));
         if (hello?.type !== 'hello' || (hello.code === undefined) === (hello.resume === undefined)) {
           return refuse(
@@ -286,7 +298,11 @@ export class YubikeyBroker {
           this.#failed(address);
           return refuse(found.refusal.code, found.refusal.message);
         }
-        void this.#paired(found.learnerId, ws, found.secret);
+        this.#greeting.delete(ws);
+        this.#paired(found.learnerId, ws, found.secret).catch((error: unknown) => {
+          this.#options.logger.warn(`pairing a YubiKey helper with learner ${found.learnerId} failed`, error);
+          ws.terminate();
+        });
       });
     });
     return true;
@@ -379,7 +395,8 @@ export class YubikeyBroker {
       this.#options.requestTimeoutMs ?? 120_000,
     );
     entry.helper = link;
-    const username = (await this.#options.usernameOf(learnerId)) ?? '';
+    // Only for the helper's greeting line: a failed lookup must not fail the pairing.
+    const username = (await this.#options.usernameOf(learnerId).catch(() => undefined)) ?? '';
     if (ws.readyState !== ws.OPEN) return;
     ws.send(JSON.stringify({ type: 'paired', secret, username }));
     this.#options.logger.info(`a YubiKey helper paired with learner ${learnerId}`);
@@ -396,6 +413,12 @@ export class YubikeyBroker {
         this.#changed(learnerId);
       }
     }
+    // Connections that have not said hello yet are told too, and pair nothing.
+    for (const ws of this.#greeting) {
+      ws.send(JSON.stringify({ type: 'refused', code: 'SHUTDOWN', message: 'the lab server is stopping' }));
+      ws.close(1001, 'shutdown');
+    }
+    this.#greeting.clear();
     this.#wss.close();
     await this.#options.local?.close();
   }

@@ -47,6 +47,7 @@ export async function listenTokenSocket(options: TokenSocketOptions): Promise<{ 
     sockets.add(socket);
     socket.on('close', () => sockets.delete(socket));
     let buffered = '';
+    let bytes = 0;
     let done = false;
     socket.setEncoding('utf8');
     socket.on('error', () => socket.destroy());
@@ -71,9 +72,12 @@ export async function listenTokenSocket(options: TokenSocketOptions): Promise<{ 
     socket.on('data', (chunk: string) => {
       if (done) return;
       buffered += chunk;
+      bytes += Buffer.byteLength(chunk);
       const newline = buffered.indexOf('\n');
-      if (newline !== -1) return take(buffered.slice(0, newline));
-      if (buffered.length > MAX_MESSAGE_BYTES) {
+      if (newline !== -1 && Buffer.byteLength(buffered.slice(0, newline)) <= MAX_MESSAGE_BYTES) {
+        return take(buffered.slice(0, newline));
+      }
+      if (newline !== -1 || bytes > MAX_MESSAGE_BYTES) {
         done = true;
         clearTimeout(timer);
         reply(failure('BAD_REQUEST', `a request is at most ${MAX_MESSAGE_BYTES} bytes`));

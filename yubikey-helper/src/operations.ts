@@ -31,6 +31,18 @@ function keyViewOf(key: TokenRootKey): TokenKeyView {
   return { keyId: key.keyId, position: key.position, certificate: toBase64(key.certificateDer) };
 }
 
+/** Total length of the DER SEQUENCE at the start of `bytes` (X.690 8.1.3), or undefined. */
+function derElementLength(bytes: Uint8Array): number | undefined {
+  if (bytes.length < 2 || bytes[0] !== 0x30) return undefined;
+  const first = bytes[1]!;
+  if (first < 0x80) return 2 + first;
+  const octets = first & 0x7f;
+  if (octets === 0 || octets > 4 || bytes.length < 2 + octets) return undefined;
+  let length = 0;
+  for (let i = 0; i < octets; i++) length = length * 256 + bytes[2 + i]!;
+  return 2 + octets + length;
+}
+
 /** Why `message` is not what `purpose` says it is, or undefined when it is. */
 export function purposeProblem(message: Uint8Array, purpose: SignPurpose): string | undefined {
   if (purpose.kind === 'root-metadata') {
@@ -45,6 +57,9 @@ export function purposeProblem(message: Uint8Array, purpose: SignPurpose): strin
     }
     return undefined;
   }
+  // The parser reads the first DER element only: the message must be that element and no more,
+  // or anything could ride along behind a valid certificate and be signed with it.
+  if (derElementLength(message) !== message.length) return 'the data to sign is not a certificate';
   let tbs: TBSCertificate;
   try {
     tbs = AsnConvert.parse(message, TBSCertificate);

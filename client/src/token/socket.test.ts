@@ -36,7 +36,9 @@ async function tempDir(): Promise<string> {
  * A token socket that hands each connection's request line to `serve`, which writes what it
  * likes to the socket; returns the socket path and the lines received.
  */
-async function tokenServer(serve: (socket: net.Socket, line: string) => void): Promise<{ path: string; lines: string[] }> {
+async function tokenServer(
+  serve: (socket: net.Socket, line: string) => void,
+): Promise<{ path: string; lines: string[] }> {
   const socketPath = path.join(await tempDir(), 'token.sock');
   const lines: string[] = [];
   const server = net.createServer((socket) => {
@@ -115,7 +117,10 @@ describe('parseReply', () => {
     ['a token without serial', { ok: true, token: { label: 'a', manufacturer: 'b', model: 'c' } }],
     ['a token with a number label', { ok: true, token: { ...TOKEN, label: 5 } }],
     ['keys that are not an array', { ok: true, token: TOKEN, keys: { 0: KEY } }],
-    ['a key ID in upper case', { ok: true, token: TOKEN, keys: [{ ...KEY, keyId: KEY.keyId.toUpperCase() }] }],
+    [
+      'a key ID in upper case',
+      { ok: true, token: TOKEN, keys: [{ ...KEY, keyId: KEY.keyId.toUpperCase() }] },
+    ],
     ['a short key ID', { ok: true, token: TOKEN, keys: [{ ...KEY, keyId: 'abc' }] }],
     ['a key without certificate', { ok: true, token: TOKEN, keys: [{ keyId: KEY.keyId, position: 0 }] }],
     ['a key with a string position', { ok: true, token: TOKEN, key: { ...KEY, position: '1' } }],
@@ -217,7 +222,9 @@ describe('listToken', () => {
 
   it('is unavailable with the message of a NO_HELPER reply', async () => {
     const server = await tokenServer(answering(NO_HELPER));
-    expect(await listToken(server.path)).toEqual({ unavailable: 'no YubiKey helper is paired with this terminal' });
+    expect(await listToken(server.path)).toEqual({
+      unavailable: 'no YubiKey helper is paired with this terminal',
+    });
   });
 
   it('is unavailable when the socket cannot be reached', async () => {

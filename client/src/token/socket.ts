@@ -65,7 +65,8 @@ export function parseReply(line: string): TokenReply {
   const v = value as Record<string, unknown>;
   if (typeof value === 'object' && value !== null && v.ok === false) {
     const error = v.error as Record<string, unknown> | undefined;
-    if (error && isString(error.code) && isString(error.message)) return value as TokenReply;
+    const suggestionOk = error?.suggestion === undefined || isString(error.suggestion);
+    if (error && isString(error.code) && isString(error.message) && suggestionOk) return value as TokenReply;
   }
   if (typeof value === 'object' && value !== null && v.ok === true && tokenViewOf(v.token)) {
     const keysOk = v.keys === undefined || (Array.isArray(v.keys) && v.keys.every((k) => keyViewOf(k)));

@@ -30,7 +30,10 @@ afterEach(async () => {
 });
 
 /** A root key as notary puts it on a YubiKey: the key and its CN=root certificate, DER in base64. */
-function rootKeyOnToken(position = 0): { key: PrivateKey; view: { keyId: string; position: number; certificate: string } } {
+function rootKeyOnToken(position = 0): {
+  key: PrivateKey;
+  view: { keyId: string; position: number; certificate: string };
+} {
   const key = PrivateKey.generate('ecdsa');
   const der = decodePem(createRootCertificate(key, 'root', { now: NOW })).bytes;
   return { key, view: { keyId: key.id, position, certificate: Buffer.from(der).toString('base64') } };
@@ -128,8 +131,23 @@ describe('TokenKeyStore.connect', () => {
     const seen = recorder();
     const dir = await mkdtemp(path.join(tmpdir(), 'trustlab-token-store-'));
     cleanups.push(() => rm(dir, { recursive: true, force: true }));
-    expect(await TokenKeyStore.connect({ TRUSTLAB_TOKEN: path.join(dir, 'none.sock') }, seen.io)).toBeUndefined();
+    expect(
+      await TokenKeyStore.connect({ TRUSTLAB_TOKEN: path.join(dir, 'none.sock') }, seen.io),
+    ).toBeUndefined();
     expect(seen.debug[0]).toMatch(/^No yubikey found, using alternative key storage: /);
+  });
+
+  it('falls back to the files, saying why, when the token holds a certificate it cannot read', async () => {
+    const seen = recorder();
+    const socketPath = await tokenSocket(seen, () => ({
+      ok: true,
+      token: { label: 'yk', manufacturer: 'Yubico', model: 'YubiKey', serial: '1' },
+      keys: [{ keyId: 'a'.repeat(64), position: 2, certificate: 'AAAA' }],
+    }));
+    expect(await TokenKeyStore.connect({ TRUSTLAB_TOKEN: socketPath }, seen.io)).toBeUndefined();
+    expect(seen.debug.at(-1)).toMatch(
+      /^No yubikey found, using alternative key storage: the token holds a certificate this client cannot read/,
+    );
   });
 
   it('gives the token’s root keys with their canonical IDs and plain ecdsa public keys', async () => {

@@ -79,11 +79,19 @@ export class TokenKeyStore implements HardwareKeyStore {
     io.debug(
       `Found a yubikey: ${listed.token.label} (${listed.token.model}), ${listed.keys.length} root key(s)`,
     );
-    const keys = listed.keys.map((k) => ({
-      id: k.keyId,
-      position: k.position,
-      publicKey: publicKeyOfCertificate(k.certificate),
-    }));
+    let keys;
+    try {
+      keys = listed.keys.map((k) => ({
+        id: k.keyId,
+        position: k.position,
+        publicKey: publicKeyOfCertificate(k.certificate),
+      }));
+    } catch (error) {
+      io.debug(
+        `No yubikey found, using alternative key storage: the token holds a certificate this client cannot read (${(error as Error).message})`,
+      );
+      return undefined;
+    }
     return new TokenKeyStore(socketPath!, io, { token: listed.token, keys });
   }
 

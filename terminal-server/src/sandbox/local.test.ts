@@ -111,6 +111,7 @@ describe('local sandbox driver', () => {
           'TRUSTLAB_EVENTS',
           'TRUSTLAB_HUB_CA',
           'TRUSTLAB_HUB_SOCKET',
+          'TRUSTLAB_TOKEN',
           'USER',
         ].sort(),
       );

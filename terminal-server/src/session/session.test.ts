@@ -3,7 +3,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { CLOSE, STATUS, WATCH_CLOSE, WATCH_STATUS } from '../protocol/constants.js';
-import type { HubSocketProvider, Sandbox, SandboxDriver, SandboxSpec } from '../sandbox/driver.js';
+import type {
+  HubSocketProvider,
+  Sandbox,
+  SandboxDriver,
+  SandboxSpec,
+  TokenSocketProvider,
+} from '../sandbox/driver.js';
 import { Session, type EndReason, type SessionLimits } from './session.js';
 import { FakeConnection, FakePty, TEST_LIMITS } from './test-fakes.js';
 
@@ -56,7 +62,11 @@ const driver: SandboxDriver = {
 };
 
 function newSession(
-  overrides: { hubSocketProvider?: HubSocketProvider; limits?: Partial<SessionLimits> } = {},
+  overrides: {
+    hubSocketProvider?: HubSocketProvider;
+    tokenSocketProvider?: TokenSocketProvider;
+    limits?: Partial<SessionLimits>;
+  } = {},
 ) {
   return new Session({
     attendee: 'alice',
@@ -67,6 +77,7 @@ function newSession(
     rows: 30,
     driver,
     hubSocketProvider: overrides.hubSocketProvider,
+    tokenSocketProvider: overrides.tokenSocketProvider,
     spawnPty: (_command, size) => {
       const pty = new FakePty(size.cols, size.rows);
       ptys.push(pty);
@@ -391,6 +402,40 @@ describe('Session', () => {
     expect(opened).toEqual([[session.id, join(base, session.id, 'hub.sock')]]);
     await session.end('ended');
     expect(closed).toBe(1);
+  });
+
+  it('opens the token socket for the session and its attendee, and closes it at the end', async () => {
+    const opened: [{ id: string; attendee: string }, string][] = [];
+    let closed = 0;
+    const session = newSession({
+      tokenSocketProvider: {
+        open: async (owner, socketPath) => {
+          opened.push([owner, socketPath]);
+          return { close: async () => void closed++ };
+        },
+      },
+    });
+    await session.start();
+    expect(opened).toEqual([[{ id: session.id, attendee: 'alice' }, join(base, session.id, 'token.sock')]]);
+    await session.end('ended');
+    expect(closed).toBe(1);
+  });
+
+  it('ends a session whose token socket cannot be opened, and tears down what did open', async () => {
+    let hubClosed = 0;
+    const session = newSession({
+      hubSocketProvider: { open: async () => ({ close: async () => void hubClosed++ }) },
+      tokenSocketProvider: { open: () => Promise.reject(new Error('no room for the socket')) },
+    });
+    await session.start();
+    // Already ending: this waits for it, and does not change the reason.
+    await session.end('ended');
+    expect(ended).toEqual(['failed']);
+    expect(errors.map((e) => (e as Error).message)).toEqual([
+      `the token socket for session ${session.id} could not be opened`,
+    ]);
+    expect(hubClosed).toBe(1);
+    expect(destroyed).toEqual([session.id]);
   });
 
   it('holds the client back while too much input waits, and refuses input beyond the limit', async () => {

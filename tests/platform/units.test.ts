@@ -53,6 +53,16 @@ describe('settings', () => {
     );
   });
 
+  it('takes a PKCS#11 module for local mode, and a workshop refuses it', () => {
+    expect(readSettings({}).pkcs11Module).toBeUndefined();
+    expect(readSettings({ TRUSTLAB_PKCS11_MODULE: '/usr/lib/libykcs11.so' }).pkcs11Module).toBe(
+      '/usr/lib/libykcs11.so',
+    );
+    expect(() =>
+      readSettings({ TRUSTLAB_PKCS11_MODULE: '/usr/lib/libykcs11.so', TRUSTLAB_MODE: 'workshop' }),
+    ).toThrow(/TRUSTLAB_PKCS11_MODULE is for one learner/);
+  });
+
   it('takes the instructor password and the stuck threshold, refusing a short password without echoing it', () => {
     const settings = readSettings({
       TRUSTLAB_INSTRUCTOR_PASSWORD: 'twelve chars',

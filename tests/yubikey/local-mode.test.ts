@@ -1,0 +1,59 @@
+/**
+ * Local mode: a learner running the whole lab on their own machine sets
+ * TRUSTLAB_PKCS11_MODULE, and the server uses the token itself, with no
+ * helper and nothing to pair. SoftHSM2 stands in for the YubiKey; it reads
+ * SOFTHSM2_CONF when the server first opens the module, in this process.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { removeDataDir, Screen, startTestPlatform, type TestPlatform } from '../platform/support.js';
+import { requireBinariesForSuite } from '../support/binaries.js';
+import { createSoftToken, type SoftToken } from '../support/softhsm.js';
+import { newLearner, type TestLearner } from './support.js';
+
+const ok = requireBinariesForSuite(['softhsm2-util']);
+
+describe.skipIf(!ok)('Task 5 in local mode (TRUSTLAB_PKCS11_MODULE)', () => {
+  let test: TestPlatform;
+  let token: SoftToken;
+  let learner: TestLearner;
+  let screen: Screen | undefined;
+
+  beforeAll(async () => {
+    token = await createSoftToken({ label: 'local-token' });
+    process.env.SOFTHSM2_CONF = token.conf;
+    test = await startTestPlatform({ settings: { pkcs11Module: token.module } });
+    learner = await newLearner(test);
+  });
+
+  afterAll(async () => {
+    screen?.close();
+    await test?.platform.close();
+    if (test) await removeDataDir(test.dataDir);
+    delete process.env.SOFTHSM2_CONF;
+    await token?.cleanup();
+  });
+
+  it('has nothing to pair: the page hears the server holds the token', async () => {
+    const answer = await fetch(`${test.origin}/api/session/yubikey`, {
+      method: 'POST',
+      headers: { Cookie: learner.cookie, Origin: test.origin },
+    });
+    expect(answer.status).toBe(409);
+    expect(((await answer.json()) as { error: { code: string } }).error.code).toBe('LOCAL_TOKEN');
+    expect(test.platform.api.yubikeyStatus(learner)).toMatchObject({ state: 'connected', local: true });
+  });
+
+  it('notary key generate stores the root key on the token, and notary key list shows it there', async () => {
+    screen = await Screen.open(test, learner.cookie);
+    screen.client.input('notary key generate\r');
+    await screen.waitFor('Enter passphrase for new root key with ID ');
+    screen.client.input('local-passphrase\r');
+    await screen.waitFor('Repeat passphrase for new root key with ID ');
+    screen.client.input('local-passphrase\r');
+    await screen.waitFor(/Generated new ecdsa root key with keyID: [0-9a-f]{64}/);
+    const id = /Generated new ecdsa root key with keyID: ([0-9a-f]{64})/.exec(screen.text)![1]!;
+    const listed = await screen.run('notary key list');
+    expect(listed).toMatch(new RegExp(`root\\s+${id}\\s+yubikey`));
+    expect(test.platform.api.yubikeyStatus(learner).token?.label).toBe('local-token');
+  });
+});

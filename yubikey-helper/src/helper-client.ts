@@ -4,13 +4,16 @@
  * at a time on the token (a PKCS#11 session does one thing at a time).
  *
  * After a dropped connection it comes back with the secret the pairing
- * gave, a few times, with growing pauses. Once the server says the pairing
+ * gave, a few times, with growing pauses. A token that was removed
+ * (TOKEN_REMOVED) is shown as gone, and opened again at the next request
+ * once it is plugged back in. Once the server says the pairing
  * ended (a new code on the page, another helper, the server stopping), or
  * the secret is refused, it stops for good: no request is carried out
  * outside a live pairing.
  */
 import WebSocket from 'ws';
 import type { TokenReply, TokenRequest } from './protocol.js';
+import { failure } from './protocol.js';
 import {
   HELPER_PATH,
   MAX_MESSAGE_BYTES,
@@ -26,6 +29,8 @@ export interface HelperClientOptions {
   server: string;
   code: string;
   token: RootKeyToken;
+  /** Opens the token again after it was removed (the same module and PIN prompt). */
+  reopen?: () => Promise<RootKeyToken>;
   /** A CA to trust for an https lab server with its own certificate. */
   ca?: Buffer;
   /** Status lines for the learner. */
@@ -65,9 +70,12 @@ export class HelperClient {
   #stopped = false;
   #queue: Promise<void> = Promise.resolve();
   #end: ((end: HelperEnd) => void) | undefined;
+  /** The open token; undefined after it was removed, until it is opened again. */
+  #token: RootKeyToken | undefined;
 
   constructor(options: HelperClientOptions) {
     this.#options = options;
+    this.#token = options.token;
     this.#url = helperUrl(options.server);
   }
 
@@ -99,6 +107,8 @@ export class HelperClient {
     this.#ws = ws;
     let opened = false;
     let ended = false;
+    /** Requests count only on a connection the server has paired. */
+    let paired = false;
     ws.on('open', () => {
       opened = true;
       ws.send(
@@ -122,6 +132,7 @@ export class HelperClient {
         case 'paired': {
           const first = this.#secret === undefined;
           this.#secret = message.secret;
+          paired = true;
           attempt = 0;
           if (first) {
             log(
@@ -137,12 +148,14 @@ export class HelperClient {
           this.#end?.({ reason: 'refused', code: message.code, message: message.message });
           return;
         case 'request':
-          this.#enqueue(message.id, message.request);
+          // The reply goes back on this connection: request ids start again on each one.
+          if (paired) this.#enqueue(ws, message.id, message.request);
           return;
       }
     });
     ws.on('error', (error) => {
-      if (!opened) log(`Cannot reach the lab server at ${this.#options.server}: ${error.message}`);
+      if (!opened && !this.#stopped)
+        log(`Cannot reach the lab server at ${this.#options.server}: ${error.message}`);
     });
     ws.on('close', () => {
       if (ended || this.#stopped) return;
@@ -156,7 +169,7 @@ export class HelperClient {
         return;
       }
       const delay = Math.min(10_000, (this.#options.reconnectDelayMs ?? 500) * 2 ** attempt);
-      log(`Lost the connection to the lab server; trying again in ${Math.round(delay / 100) / 10} s.`);
+      log(`Lost the connection to the lab server; trying again in ${(delay / 1000).toFixed(1)} s.`);
       setTimeout(() => this.#connect(attempt + 1), delay).unref();
     });
   }
@@ -167,19 +180,53 @@ export class HelperClient {
     ws.send(
       JSON.stringify({
         type: 'status',
-        token: tokenViewOf(this.#options.token),
+        token: this.#token === undefined ? null : tokenViewOf(this.#token),
         ...(activity ? { activity } : {}),
       }),
     );
   }
 
-  #enqueue(id: number, request: TokenRequest): void {
-    this.#queue = this.#queue.then(async () => {
-      if (this.#stopped) return;
+  /** The token, opened again when it was removed and is back; undefined while it is not. */
+  async #openToken(): Promise<RootKeyToken | undefined> {
+    if (this.#token !== undefined || this.#options.reopen === undefined) return this.#token;
+    try {
+      this.#token = await this.#options.reopen();
+      this.#options.log(`The YubiKey is back: ${this.#token.description.label}.`);
+      this.#sendStatus(undefined);
+    } catch {
+      // Still not there: the request says so.
+    }
+    return this.#token;
+  }
+
+  /** The token in use now (closed by main at the end). */
+  get token(): RootKeyToken | undefined {
+    return this.#token;
+  }
+
+  #enqueue(ws: WebSocket, id: number, request: TokenRequest): void {
+    const send = (reply: TokenReply) => {
+      if (ws.readyState === WebSocket.OPEN) ws.send(JSON.stringify({ type: 'reply', id, reply }));
+    };
+    const run = async () => {
+      // Stopped, or this connection is gone: the server answered the request HELPER_GONE already.
+      if (this.#stopped || ws.readyState !== WebSocket.OPEN) return;
       const { log } = this.#options;
       let reply: TokenReply;
+      const token = await this.#openToken();
+      if (token === undefined) {
+        reply = failure(
+          'TOKEN_REMOVED',
+          'the YubiKey was removed from the computer running the YubiKey helper',
+          this.#options.reopen
+            ? 'Plug the YubiKey back in; the helper opens it again at the next command.'
+            : 'Plug the YubiKey back in and start the helper again.',
+        );
+        log(`  failed: ${reply.ok ? '' : reply.error.message}`);
+        return send(reply);
+      }
       try {
-        reply = await perform(this.#options.token, request, {
+        reply = await perform(token, request, {
           activity: (text) => {
             if (text !== undefined) log(`→ ${text}`);
             this.#sendStatus(text);
@@ -191,6 +238,16 @@ export class HelperClient {
           error: { code: 'PKCS11', message: `the token failed: ${(error as Error).message}` },
         };
       }
+      if (!reply.ok && reply.error.code === 'TOKEN_REMOVED') {
+        // The session on it is gone; drop it, say so on the page, and open it again next time.
+        this.#token = undefined;
+        try {
+          token.close();
+        } catch {
+          // A removed token may fail to close; it is dropped either way.
+        }
+        this.#sendStatus(undefined);
+      }
       if (reply.ok) {
         if (request.op !== 'list') log(`  done: ${activityOf(request).replace(/ — .*$/, '')}`);
       } else {
@@ -198,8 +255,12 @@ export class HelperClient {
           `  failed: ${reply.error.message}${reply.error.suggestion ? `\n  ${reply.error.suggestion}` : ''}`,
         );
       }
-      const ws = this.#ws;
-      if (ws?.readyState === WebSocket.OPEN) ws.send(JSON.stringify({ type: 'reply', id, reply }));
+      send(reply);
+    };
+    // One request at a time; a failure of one (say, a log line that throws) never stops the next.
+    this.#queue = this.#queue.then(run).catch((error: unknown) => {
+      this.#options.log(`  failed: ${error instanceof Error ? error.message : String(error)}`);
+      send(failure('PKCS11', 'the YubiKey helper failed to carry out the request'));
     });
   }
 }

@@ -10,7 +10,7 @@ import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { HelperClient, HelperClientError } from './helper-client.js';
 import { terminalPinSource } from './pin-prompt.js';
-import { findModule, openToken, TokenError } from './token/index.js';
+import { findModule, openToken, TokenError, type RootKeyToken } from './token/index.js';
 
 const USAGE = `Usage: yubikey-helper --server URL --code CODE [--module PATH] [--ca FILE]
 
@@ -53,13 +53,13 @@ async function main(argv: string[]): Promise<number> {
   }
   const log = (line: string) => process.stdout.write(`${line}\n`);
   let token;
+  let open: () => Promise<RootKeyToken>;
   try {
     const module = findModule(values.module ? { explicit: values.module } : {});
     log(`PKCS#11 module: ${module}`);
-    token = await openToken({
-      module,
-      pin: terminalPinSource({ input: process.stdin, output: process.stdout }),
-    });
+    const pin = terminalPinSource({ input: process.stdin, output: process.stdout });
+    open = () => openToken({ module, pin });
+    token = await open();
     const { label, model, manufacturer } = token.description;
     log(`Token: ${label} (${manufacturer} ${model})`);
   } catch (error) {
@@ -87,6 +87,7 @@ async function main(argv: string[]): Promise<number> {
       server: values.server,
       code: values.code,
       token,
+      reopen: open,
       log,
       ...(ca ? { ca } : {}),
     });
@@ -103,7 +104,7 @@ async function main(argv: string[]): Promise<number> {
   process.once('SIGINT', stop);
   process.once('SIGTERM', stop);
   const end = await client.run();
-  token.close();
+  client.token?.close();
   if (end.reason === 'stopped') return 0;
   if (end.reason === 'unreachable') {
     process.stderr.write(`yubikey-helper: ${end.message}\n`);

@@ -9,6 +9,7 @@ import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { TokenReply } from '../../../yubikey-helper/src/protocol.js';
 import { failureOf, listToken, parseReply, requestToken, TokenRequestError } from './socket.js';
+import { rejection } from './testing.js';
 
 const TOKEN = { label: 'trustlab', manufacturer: 'Yubico', model: 'YubiKey 5', serial: '1234' };
 const KEY = { keyId: 'ab'.repeat(32), position: 1, certificate: 'MIIB' };
@@ -67,16 +68,6 @@ async function tokenServer(
 }
 
 const answering = (reply: unknown) => (socket: net.Socket) => socket.end(`${JSON.stringify(reply)}\n`);
-
-async function rejection(promise: Promise<unknown>): Promise<TokenRequestError> {
-  try {
-    await promise;
-  } catch (error) {
-    expect(error).toBeInstanceOf(TokenRequestError);
-    return error as TokenRequestError;
-  }
-  throw new Error('expected a TokenRequestError');
-}
 
 function thrownBy(fn: () => unknown): TokenRequestError {
   try {

@@ -16,9 +16,10 @@ import {
   verifySignature,
 } from '../../../trust-core/src/index.js';
 import type { TokenReply, TokenRequest } from '../../../yubikey-helper/src/protocol.js';
-import { TOUCH_PROMPT, TokenRequestError } from './socket.js';
+import { TOUCH_PROMPT } from './socket.js';
 import type { TokenKeyStoreIo } from './token-key-store.js';
 import { TokenKeyStore } from './token-key-store.js';
+import { rejection } from './testing.js';
 
 const NOW = new Date('2025-06-01T12:00:00Z');
 const TOKEN = { label: 'trustlab', manufacturer: 'Yubico', model: 'YubiKey 5', serial: '1234' };
@@ -93,16 +94,6 @@ async function connected(
   const store = await TokenKeyStore.connect({ TRUSTLAB_TOKEN: socketPath }, seen.io);
   expect(store).toBeInstanceOf(TokenKeyStore);
   return { store: store!, seen };
-}
-
-async function rejection(promise: Promise<unknown>): Promise<TokenRequestError> {
-  try {
-    await promise;
-  } catch (error) {
-    expect(error).toBeInstanceOf(TokenRequestError);
-    return error as TokenRequestError;
-  }
-  throw new Error('expected a TokenRequestError');
 }
 
 describe('TokenKeyStore.connect', () => {

@@ -110,13 +110,19 @@ function minutes(name: string, value: string | undefined): number | undefined {
   return n;
 }
 
+function isLoopback(host: string): boolean {
+  return host === 'localhost' || host === '::1' || /^127\.\d+\.\d+\.\d+$/.test(host);
+}
+
 export function readSettings(env: NodeJS.ProcessEnv = process.env): Settings {
   const mode = oneOf('TRUSTLAB_MODE', env.TRUSTLAB_MODE, ['workshop', 'self-paced'] as const) ?? 'self-paced';
   const pkcs11Module = env.TRUSTLAB_PKCS11_MODULE || undefined;
-  if (pkcs11Module !== undefined && mode === 'workshop') {
-    // Every attendee's terminal would sign with the one token plugged into the server.
+  const webHost = env.TRUSTLAB_HOST || '127.0.0.1';
+  const shared = mode === 'workshop' || !!env.TRUSTLAB_PUBLIC_ORIGIN || !isLoopback(webHost);
+  if (pkcs11Module !== undefined && shared) {
+    // Every learner's terminal would sign with the one token plugged into the server.
     throw new SettingsError(
-      "TRUSTLAB_PKCS11_MODULE is for one learner on their own machine; a workshop pairs each attendee's own YubiKey helper instead: unset it",
+      'TRUSTLAB_PKCS11_MODULE is for one learner on their own machine (self-paced, on loopback, no public origin); on a shared server each learner pairs their own YubiKey helper instead: unset it',
     );
   }
   return {
@@ -129,7 +135,7 @@ export function readSettings(env: NodeJS.ProcessEnv = process.env): Settings {
     webPort: port('PORT', env.PORT, 3000),
     // Loopback too: a self-paced learner's lab is theirs alone; a workshop
     // server opens it deliberately (TRUSTLAB_HOST=0.0.0.0 and TRUSTLAB_PUBLIC_ORIGIN).
-    webHost: env.TRUSTLAB_HOST || '127.0.0.1',
+    webHost,
     publicOrigin: origin('TRUSTLAB_PUBLIC_ORIGIN', env.TRUSTLAB_PUBLIC_ORIGIN),
     sandbox: oneOf('TRUSTLAB_SANDBOX', env.TRUSTLAB_SANDBOX, ['bwrap', 'local'] as const),
     mode,

@@ -268,6 +268,25 @@ describe('pairing codes', () => {
     await vi.waitFor(() => expect(seen.at(-1)).toEqual({ state: 'connected', local: false, token: null }));
   });
 
+  it('passes on a flood of status frames as a few updates, the last one always', async () => {
+    const lab = await startLab();
+    const { helper } = await lab.pairHelper(ALICE);
+    const seen = statuses(lab.broker, ALICE);
+    for (let i = 0; i < 200; i++) helper.send({ type: 'status', token: TOKEN, activity: `step ${i}` });
+    await vi.waitFor(() => expect(seen.at(-1)?.activity).toBe('step 199'));
+    expect(seen.length).toBeLessThan(10);
+  });
+
+  it('refuses upgrades beyond the connections that may wait for their hello at once', async () => {
+    const lab = await startLab();
+    const waiting = await Promise.all(Array.from({ length: 64 }, () => lab.connect()));
+    expect(await refusedUpgrade(lab.url)).toEqual({
+      status: 503,
+      body: 'too many helpers are connecting; retry shortly\n',
+    });
+    for (const helper of waiting) helper.ws.terminate();
+  });
+
   it('stops calling a watcher once it unsubscribes', async () => {
     const lab = await startLab();
     const listener = vi.fn();
@@ -418,17 +437,35 @@ describe('who may connect', () => {
     await later.nextOf('paired');
   });
 
-  it('counts a wrong resume secret as a wrong code', async () => {
+  it('does not count or hold back resume secrets (helpers behind one address after a restart)', async () => {
     const lab = await startLab({ failedCodesPerWindow: 2 });
     const { code } = lab.broker.pair(ALICE);
-    for (let i = 0; i < 2; i++) {
+    for (let i = 0; i < 3; i++) {
       const wrong = await lab.connect();
       wrong.hello({ resume: 'B'.repeat(43) });
       expect((await wrong.refused()).code).toBe('UNPAIRED');
     }
     const right = await lab.connect();
     right.hello({ code });
-    expect((await right.refused()).code).toBe('TOO_MANY');
+    expect((await right.nextOf('paired')).username).toBe('alice');
+  });
+
+  it('refuses a request beyond the few one learner may have waiting (BUSY)', async () => {
+    const lab = await startLab();
+    const { helper } = await lab.pairHelper(ALICE);
+    const waiting = Array.from({ length: 4 }, () => lab.broker.request(ALICE, { op: 'list' }));
+    expect(await lab.broker.request(ALICE, { op: 'list' })).toMatchObject({
+      ok: false,
+      error: { code: 'BUSY' },
+    });
+    for (let i = 0; i < 4; i++) {
+      const { id } = await helper.nextOf('request');
+      helper.reply(id, listReply());
+    }
+    await Promise.all(waiting);
+    const next = lab.broker.request(ALICE, { op: 'list' });
+    helper.reply((await helper.nextOf('request')).id, listReply());
+    expect(await next).toMatchObject({ ok: true });
   });
 });
 
@@ -604,7 +641,8 @@ describe('the life of a pairing', () => {
     const failing = await helper.nextOf('request');
     helper.reply(failing.id, { ok: false, error: { code: 'SLOTS_FULL', message: 'full' } });
     await failedImport;
-    expect([...lab.broker.keysOnToken(ALICE)].sort()).toEqual([keyId(1), keyId(2), keyId(3), keyId(4)]);
+    // A listing says what the token holds now: 1 and 3 are gone from it.
+    expect([...lab.broker.keysOnToken(ALICE)].sort()).toEqual([keyId(2), keyId(4)]);
     expect(lab.broker.keysOnToken(BOB)).toEqual([]);
   });
 });

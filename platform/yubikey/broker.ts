@@ -79,7 +79,22 @@ interface LearnerToken {
   secret?: Buffer;
   helper?: HelperLink;
   keys: Set<string>;
+  /** Requests of this learner's sessions waiting for the token now. */
+  inFlight: number;
 }
+
+/**
+ * Requests one learner may have waiting at once: a command makes one at a time, and a
+ * sandbox that opens connection after connection must not pile up requests (and their
+ * bytes) on the server while the helper waits for a touch.
+ */
+const MAX_IN_FLIGHT = 4;
+/** Key IDs remembered per learner: a YubiKey holds 4 root keys; a helper can say no more. */
+const MAX_KEYS = 16;
+/** Connections that may be waiting for their hello at once, across all peers. */
+const MAX_GREETING = 64;
+/** Status notifications per learner are sent at most this often (ms); the last one always goes. */
+const STATUS_INTERVAL_MS = 100;
 
 type StatusListener = (status: YubikeyStatus) => void;
 
@@ -100,6 +115,8 @@ export class YubikeyBroker {
   readonly #bySecret = new Map<string, string>();
   readonly #listeners = new Map<string, Set<StatusListener>>();
   readonly #failures = new Map<string, { count: number; since: number }>();
+  readonly #pendingStatus = new Map<string, NodeJS.Timeout>();
+  readonly #lastStatus = new Map<string, number>();
   readonly #wss = new WebSocketServer({ noServer: true, maxPayload: MAX_MESSAGE_BYTES });
   /** Connections that have not said hello yet. */
   readonly #greeting = new Set<WebSocket>();
@@ -117,7 +134,7 @@ export class YubikeyBroker {
   #learner(learnerId: string): LearnerToken {
     let entry = this.#learners.get(learnerId);
     if (entry === undefined) {
-      entry = { keys: new Set() };
+      entry = { keys: new Set(), inFlight: 0 };
       this.#learners.set(learnerId, entry);
     }
     return entry;
@@ -157,6 +174,27 @@ export class YubikeyBroker {
   }
 
   #changed(learnerId: string): void {
+    this.#notify(learnerId);
+  }
+
+  /**
+   * A status frame from a helper. Coalesced: a helper sending them as fast as it can costs
+   * each page one update per interval, not one per frame; the last one always goes out.
+   */
+  #statusFrame(learnerId: string): void {
+    if (this.#pendingStatus.has(learnerId)) return;
+    const last = this.#lastStatus.get(learnerId) ?? -Infinity;
+    const wait = Math.max(0, last + STATUS_INTERVAL_MS - Date.now());
+    if (wait === 0) return this.#notify(learnerId);
+    const timer = setTimeout(() => this.#notify(learnerId), wait);
+    timer.unref();
+    this.#pendingStatus.set(learnerId, timer);
+  }
+
+  #notify(learnerId: string): void {
+    clearTimeout(this.#pendingStatus.get(learnerId));
+    this.#pendingStatus.delete(learnerId);
+    this.#lastStatus.set(learnerId, Date.now());
     const status = this.status(learnerId);
     for (const listener of this.#listeners.get(learnerId) ?? []) listener(status);
   }
@@ -180,9 +218,14 @@ export class YubikeyBroker {
     if (this.#closing) throw new PlatformError('CLOSED', 'the lab server is stopping');
     const entry = this.#learner(learnerId);
     this.#unpair(learnerId, entry, 'a new pairing code was made on the lab page');
-    let code = '';
-    for (let i = 0; i < PAIRING_CODE_LENGTH; i++)
-      code += PAIRING_ALPHABET[randomInt(PAIRING_ALPHABET.length)];
+    this.#pruneExpiredCodes();
+    let code: string;
+    // Two live codes must never be the same: one learner's helper would pair with the other.
+    do {
+      code = '';
+      for (let i = 0; i < PAIRING_CODE_LENGTH; i++)
+        code += PAIRING_ALPHABET[randomInt(PAIRING_ALPHABET.length)];
+    } while (this.#byCode.has(digest(code).toString('hex')));
     const expiresAt = this.#now + (this.#options.codeLifetimeMs ?? 10 * 60_000);
     entry.code = { digest: digest(code), expiresAt };
     this.#byCode.set(digest(code).toString('hex'), learnerId);
@@ -193,6 +236,17 @@ export class YubikeyBroker {
       command: `npm run yubikey-helper -- --server ${this.#options.publicOrigin} --code ${shown}`,
       status: this.status(learnerId),
     };
+  }
+
+  /** Codes nobody redeemed in time are forgotten, so the map holds live codes only. */
+  #pruneExpiredCodes(): void {
+    for (const [key, learnerId] of this.#byCode) {
+      const entry = this.#learners.get(learnerId);
+      if (entry?.code === undefined || entry.code.expiresAt <= this.#now) {
+        this.#byCode.delete(key);
+        if (entry?.code?.digest.toString('hex') === key) delete entry.code;
+      }
+    }
   }
 
   #unpair(learnerId: string, entry: LearnerToken, why: string): void {
@@ -228,28 +282,43 @@ export class YubikeyBroker {
         this.#changed(learnerId);
       });
     } else {
-      const helper = this.#learners.get(learnerId)?.helper;
-      if (helper === undefined || helper.closed) {
+      const entry = this.#learners.get(learnerId);
+      const helper = entry?.helper;
+      if (entry === undefined || helper === undefined || helper.closed) {
         return failure(
           'NO_HELPER',
           'no YubiKey helper is paired with this terminal',
           'Start the YubiKey helper with the command shown on the lab page, on the computer where the YubiKey is plugged in.',
         );
       }
-      reply = await helper.request(request);
+      if (entry.inFlight >= MAX_IN_FLIGHT) {
+        return failure(
+          'BUSY',
+          'the YubiKey helper is still busy with earlier requests',
+          'Look at the helper’s window (it may wait for the PIN or a touch), then run the command again.',
+        );
+      }
+      entry.inFlight++;
+      try {
+        reply = await helper.request(request);
+      } finally {
+        entry.inFlight--;
+      }
     }
-    this.#remember(learnerId, reply);
+    this.#remember(learnerId, reply, request);
     return reply;
   }
 
-  #remember(learnerId: string, reply: TokenReply): void {
+  #remember(learnerId: string, reply: TokenReply, request: TokenRequest): void {
     if (!reply.ok) return;
-    const keys = this.#learner(learnerId).keys;
-    const before = keys.size;
-    for (const key of reply.keys ?? []) keys.add(key.keyId);
-    if (reply.key) keys.add(reply.key.keyId);
-    // Watchers (the page, the lab's checks) hear of a key the token has newly shown.
-    if (keys.size !== before) this.#changed(learnerId);
+    const entry = this.#learner(learnerId);
+    const before = [...entry.keys].join();
+    // A listing says what the token holds now; an import adds one key to it.
+    if (request.op === 'list') entry.keys = new Set((reply.keys ?? []).map((key) => key.keyId));
+    if (reply.key) entry.keys.add(reply.key.keyId);
+    while (entry.keys.size > MAX_KEYS) entry.keys.delete(entry.keys.values().next().value!);
+    // Watchers (the page, the lab's checks) hear when what the token holds changed.
+    if ([...entry.keys].join() !== before) this.#changed(learnerId);
   }
 
   /** Takes the upgrade when it is for the helper's path; false leaves it to others. */
@@ -261,6 +330,9 @@ export class YubikeyBroker {
     if (!this.#options.policy.hostAllowed(req.headers.host)) return refuseUpgrade(socket, 403, 'forbidden');
     if (req.headers.origin !== undefined) {
       return refuseUpgrade(socket, 403, 'the YubiKey helper endpoint does not serve web pages');
+    }
+    if (this.#greeting.size >= MAX_GREETING) {
+      return refuseUpgrade(socket, 503, 'too many helpers are connecting; retry shortly');
     }
     const address = req.socket.remoteAddress ?? 'unknown';
     this.#wss.handleUpgrade(req, socket, head, (ws) => {
@@ -289,13 +361,15 @@ export class YubikeyBroker {
             'the first message must be a hello with a pairing code or a resume secret',
           );
         }
-        if (this.#throttled(address)) {
+        // Only codes are guessable (a secret has 256 bits): only codes are counted and held back,
+        // so that helpers coming back after a restart, all behind one address, lock nobody out.
+        const byCode = hello.code !== undefined;
+        if (byCode && this.#throttled(address)) {
           return refuse('TOO_MANY', 'too many wrong pairing codes from this address: wait a few minutes');
         }
-        const found =
-          hello.code !== undefined ? this.#redeemCode(hello.code) : this.#redeemSecret(hello.resume!);
+        const found = byCode ? this.#redeemCode(hello.code!) : this.#redeemSecret(hello.resume!);
         if ('refusal' in found) {
-          this.#failed(address);
+          if (byCode) this.#failed(address);
           return refuse(found.refusal.code, found.refusal.message);
         }
         this.#greeting.delete(ws);
@@ -368,6 +442,11 @@ export class YubikeyBroker {
   }
 
   #failed(address: string): void {
+    // Old entries go, so the map holds only addresses that failed recently.
+    for (const [other, seen] of this.#failures) {
+      if (this.#now - seen.since > (this.#options.failureWindowMs ?? 5 * 60_000))
+        this.#failures.delete(other);
+    }
     const entry = this.#failures.get(address);
     if (entry === undefined || this.#now - entry.since > (this.#options.failureWindowMs ?? 5 * 60_000)) {
       this.#failures.set(address, { count: 1, since: this.#now });
@@ -386,8 +465,8 @@ export class YubikeyBroker {
     const link: HelperLink = new HelperLink(
       ws,
       {
-        status: () => this.#changed(learnerId),
-        reply: (_request, reply) => this.#remember(learnerId, reply),
+        status: () => this.#statusFrame(learnerId),
+        reply: (request, reply) => this.#remember(learnerId, reply, request),
         closed: () => {
           if (entry.helper === link) this.#changed(learnerId);
         },
@@ -414,6 +493,8 @@ export class YubikeyBroker {
       }
     }
     // Connections that have not said hello yet are told too, and pair nothing.
+    // The pages hear the last word now, not after the interval.
+    for (const learnerId of [...this.#pendingStatus.keys()]) this.#notify(learnerId);
     for (const ws of this.#greeting) {
       ws.send(JSON.stringify({ type: 'refused', code: 'SHUTDOWN', message: 'the lab server is stopping' }));
       ws.close(1001, 'shutdown');

@@ -21,6 +21,9 @@ interface Waiting {
   timer: NodeJS.Timeout;
 }
 
+/** Bytes sent to a helper and not yet taken by it beyond which new requests are refused. */
+const MAX_UNSENT_BYTES = 1024 * 1024;
+
 export const HELPER_GONE_SUGGESTION =
   'Start the YubiKey helper again with the command on the lab page (it reconnects by itself after a short network drop), then run the command again.';
 
@@ -66,6 +69,12 @@ export class HelperLink {
 
   request(request: TokenRequest): Promise<TokenReply> {
     if (this.#closed) return Promise.resolve(gone(request));
+    // A helper that does not read what it is sent must not make the server hold it all.
+    if (this.ws.bufferedAmount > MAX_UNSENT_BYTES) {
+      return Promise.resolve(
+        failure('BUSY', 'the YubiKey helper is not taking requests', HELPER_GONE_SUGGESTION),
+      );
+    }
     const id = this.#nextId++;
     return new Promise((resolve) => {
       const timer = setTimeout(() => {

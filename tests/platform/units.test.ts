@@ -53,7 +53,7 @@ describe('settings', () => {
     );
   });
 
-  it('takes a PKCS#11 module for local mode, and a workshop refuses it', () => {
+  it('takes a PKCS#11 module for local mode, and a shared server refuses it', () => {
     expect(readSettings({}).pkcs11Module).toBeUndefined();
     expect(readSettings({ TRUSTLAB_PKCS11_MODULE: '/usr/lib/libykcs11.so' }).pkcs11Module).toBe(
       '/usr/lib/libykcs11.so',
@@ -61,6 +61,14 @@ describe('settings', () => {
     expect(() =>
       readSettings({ TRUSTLAB_PKCS11_MODULE: '/usr/lib/libykcs11.so', TRUSTLAB_MODE: 'workshop' }),
     ).toThrow(/TRUSTLAB_PKCS11_MODULE is for one learner/);
+    for (const shared of [
+      { TRUSTLAB_HOST: '0.0.0.0' },
+      { TRUSTLAB_PUBLIC_ORIGIN: 'https://lab.example.org' },
+    ]) {
+      expect(() => readSettings({ TRUSTLAB_PKCS11_MODULE: '/usr/lib/libykcs11.so', ...shared })).toThrow(
+        /TRUSTLAB_PKCS11_MODULE is for one learner/,
+      );
+    }
   });
 
   it('takes the instructor password and the stuck threshold, refusing a short password without echoing it', () => {

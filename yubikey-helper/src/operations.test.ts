@@ -104,13 +104,21 @@ describe('perform', () => {
     const token = fakeToken();
     const secret = new Uint8Array(32).fill(9);
     const certificate = certificateDer('root');
+    let received: Uint8Array | undefined;
+    token.importRootKey.mockImplementation((input) => {
+      received = Uint8Array.from(input.secret);
+      return Promise.resolve(STORED);
+    });
     const reply = await perform(token, {
       op: 'import',
       secret: base64(secret),
       certificate: base64(certificate),
     });
     expect(reply).toEqual({ ok: true, token: VIEW, key: STORED_VIEW });
-    expect(token.importRootKey).toHaveBeenCalledWith({ secret, certificateDer: certificate });
+    expect(received).toEqual(secret);
+    expect(token.importRootKey.mock.calls[0]![0].certificateDer).toEqual(certificate);
+    // The decoded secret is wiped once the token has it.
+    expect(token.importRootKey.mock.calls[0]![0].secret.every((b) => b === 0)).toBe(true);
   });
 
   it('signs root metadata and returns the signature in base64', async () => {
@@ -120,12 +128,23 @@ describe('perform', () => {
     expect(token.sign).toHaveBeenCalledWith(KEY_ID, rootMetadata);
   });
 
-  it('signs the TBSCertificate of the GUN’s root certificate', async () => {
+  it('signs the TBSCertificate of the GUN’s root certificate, for the signing key only', async () => {
     const token = fakeToken();
-    const tbs = rootTbs(GUN);
-    const reply = await perform(token, signRequest(tbs, { kind: 'root-certificate', gun: GUN }));
+    const key = PrivateKey.generate('ecdsa');
+    const tbs = rootTbs(GUN, key);
+    const request: TokenRequest = {
+      op: 'sign',
+      keyId: key.id,
+      message: base64(tbs),
+      purpose: { kind: 'root-certificate', gun: GUN },
+    };
+    const reply = await perform(token, request);
     expect(reply.ok).toBe(true);
-    expect(token.sign).toHaveBeenCalledWith(KEY_ID, tbs);
+    expect(token.sign).toHaveBeenCalledWith(key.id, tbs);
+    // The same certificate, asked to be signed by another key on the token: refused.
+    const other = await perform(token, { ...request, keyId: KEY_ID } as TokenRequest);
+    expect(other).toMatchObject({ ok: false, error: { code: 'REFUSED' } });
+    expect(token.sign).toHaveBeenCalledTimes(1);
   });
 
   it.each([

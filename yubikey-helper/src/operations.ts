@@ -11,6 +11,7 @@
  */
 import { AsnConvert } from '@peculiar/asn1-schema';
 import { TBSCertificate } from '@peculiar/asn1-x509';
+import { PublicKey } from '../../trust-core/src/index.js';
 import type { SignPurpose, TokenKeyView, TokenReply, TokenRequest, TokenView } from './protocol.js';
 import { failure, TOKEN_ERROR_CODES } from './protocol.js';
 import type { RootKeyToken, TokenRootKey } from './token/index.js';
@@ -44,7 +45,12 @@ function derElementLength(bytes: Uint8Array): number | undefined {
 }
 
 /** Why `message` is not what `purpose` says it is, or undefined when it is. */
-export function purposeProblem(message: Uint8Array, purpose: SignPurpose): string | undefined {
+export function purposeProblem(
+  message: Uint8Array,
+  purpose: SignPurpose,
+  /** The key that would sign: a root certificate must certify that very key. */
+  keyId?: string,
+): string | undefined {
   if (purpose.kind === 'root-metadata') {
     let value: unknown;
     try {
@@ -71,6 +77,16 @@ export function purposeProblem(message: Uint8Array, purpose: SignPurpose): strin
   );
   if (names.length !== 1 || names[0] !== purpose.gun) {
     return `the certificate to sign is not the root certificate of ${purpose.gun}`;
+  }
+  // Self-signed, as notary's root certificates are: issuer is subject, and the key is the signer's.
+  if (!Buffer.from(AsnConvert.serialize(tbs.issuer)).equals(Buffer.from(AsnConvert.serialize(tbs.subject)))) {
+    return 'the certificate to sign is not self-signed';
+  }
+  if (keyId !== undefined) {
+    const spki = new Uint8Array(AsnConvert.serialize(tbs.subjectPublicKeyInfo));
+    if (new PublicKey('ecdsa', spki).id !== keyId) {
+      return 'the certificate to sign is for another key than the one asked to sign it';
+    }
   }
   return undefined;
 }
@@ -106,15 +122,17 @@ export async function perform(
         return { ok: true, token: view, keys: (await token.listRootKeys()).map(keyViewOf) };
       case 'import': {
         observer?.activity(activityOf(request));
-        const key = await token.importRootKey({
-          secret: fromBase64(request.secret),
-          certificateDer: fromBase64(request.certificate),
-        });
-        return { ok: true, token: view, key: keyViewOf(key) };
+        const secret = fromBase64(request.secret);
+        try {
+          const key = await token.importRootKey({ secret, certificateDer: fromBase64(request.certificate) });
+          return { ok: true, token: view, key: keyViewOf(key) };
+        } finally {
+          secret.fill(0);
+        }
       }
       case 'sign': {
         const message = fromBase64(request.message);
-        const problem = purposeProblem(message, request.purpose);
+        const problem = purposeProblem(message, request.purpose, request.keyId);
         if (problem !== undefined) {
           return failure('REFUSED', `the YubiKey helper refused to sign: ${problem}`);
         }

@@ -38,7 +38,12 @@ const keyId = z.string().regex(/^[0-9a-f]{64}$/, 'a 64-hex-digit key ID');
  */
 export const signPurposeSchema = z.object({
   kind: z.enum(['root-metadata', 'root-certificate']),
-  gun: z.string().min(1).max(255),
+  // Printable ASCII only: the helper shows it to its user ("signing for <gun> root").
+  gun: z
+    .string()
+    .min(1)
+    .max(255)
+    .regex(/^[\x21-\x7e]+$/, 'a GUN of printable characters'),
 });
 export type SignPurpose = z.infer<typeof signPurposeSchema>;
 
@@ -92,6 +97,7 @@ export const TOKEN_ERROR_CODES = [
   'REFUSED',
   'BAD_REQUEST',
   'PKCS11',
+  'BUSY',
 ] as const;
 export type TokenErrorCodeOnWire = (typeof TOKEN_ERROR_CODES)[number];
 

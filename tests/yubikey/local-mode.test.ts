@@ -4,8 +4,17 @@
  * helper and nothing to pair. SoftHSM2 stands in for the YubiKey; it reads
  * SOFTHSM2_CONF when the server first opens the module, in this process.
  */
+import { writeFile } from 'node:fs/promises';
+import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { removeDataDir, Screen, startTestPlatform, type TestPlatform } from '../platform/support.js';
+import { encodeKeyFile, PrivateKey } from '../../trust-core/src/index.js';
+import {
+  removeDataDir,
+  Screen,
+  startTestPlatform,
+  waitUntil,
+  type TestPlatform,
+} from '../platform/support.js';
 import { requireBinariesForSuite } from '../support/binaries.js';
 import { createSoftToken, type SoftToken } from '../support/softhsm.js';
 import { newLearner, type TestLearner } from './support.js';
@@ -55,5 +64,26 @@ describe.skipIf(!ok)('Task 5 in local mode (TRUSTLAB_PKCS11_MODULE)', () => {
     const listed = await screen.run('notary key list');
     expect(listed).toMatch(new RegExp(`root\\s+${id}\\s+yubikey`));
     expect(test.platform.api.yubikeyStatus(learner).token?.label).toBe('local-token');
+  });
+
+  it('notary key import puts an imported root key on the token too, with its backup', async () => {
+    const s = screen!;
+    const key = PrivateKey.generate('ecdsa');
+    const home = test.platform.terminal.session(learner.id)!.homeDir!;
+    await writeFile(path.join(home, 'root.pem'), encodeKeyFile(key, { role: 'root', passphrase: '' }), {
+      mode: 0o644,
+    });
+    s.client.input('notary key import ~/root.pem\r');
+    await s.waitFor(`Enter passphrase for new root key with ID ${key.id.slice(0, 7)}`);
+    s.client.input('import-passphrase\r');
+    await s.waitFor(`Repeat passphrase for new root key with ID ${key.id.slice(0, 7)}`);
+    const repeated = s.text.length;
+    s.client.input('import-passphrase\r');
+    // The shell's next prompt (bash turns bracketed paste on with each one): anything typed
+    // before it would be read by notary's hidden prompt, as with the real notary.
+    await waitUntil(() => s.text.slice(repeated).includes('\u001b[?2004h'));
+    const listed = await s.run('notary key list');
+    expect(listed).toMatch(new RegExp(`root\\s+${key.id}\\s+yubikey`));
+    expect(listed.split('\n').filter((line) => line.includes(key.id))).toHaveLength(2);
   });
 });

@@ -54,16 +54,7 @@ export async function keyGenerateCommand(
     await writeFile(`${output}-key.pem`, encodeKeyFile(key, { role, passphrase }), { mode: 0o600 });
     return { role };
   }
-  const hardware = role === 'root' ? await ctx.hardware() : undefined;
-  if (hardware) {
-    // notary's YubiKey store takes a new root key and keeps an encrypted backup in the file
-    // store (yubikeystore.go AddKey). The passphrase comes first, so that a refused one
-    // leaves nothing on the token.
-    const passphrase = await ctx.passphrases({ keyId: key.id, role, createNew: true, attempt: 0 });
-    checkNewPassphrase(passphrase);
-    await hardware.addRootKey(key);
-    await ctx.keys.save(key, { role }, passphrase);
-  } else {
+  if (!(role === 'root' && (await storeRootKeyOnToken(ctx, key)))) {
     await ctx.keys.save(key, { role }, ctx.passphrases);
   }
   ctx.out(`Generated new ecdsa ${role} key with keyID: ${key.id}\n`);
@@ -201,6 +192,22 @@ async function decryptKeyText(
   throw new NotaryCliError('password invalid, operation has failed.');
 }
 
+/**
+ * A new or imported root key goes to the YubiKey when there is one, with an
+ * encrypted backup in the file store, as notary's YubiKey store takes it
+ * (yubikeystore.go AddKey). The passphrase comes first, so that a refused
+ * one leaves nothing on the token. False when there is no token.
+ */
+async function storeRootKeyOnToken(ctx: NotaryContext, key: PrivateKey): Promise<boolean> {
+  const hardware = await ctx.hardware();
+  if (hardware === undefined) return false;
+  const passphrase = await ctx.passphrases({ keyId: key.id, role: 'root', createNew: true, attempt: 0 });
+  checkNewPassphrase(passphrase);
+  await hardware.addRootKey(key);
+  await ctx.keys.save(key, { role: 'root' }, passphrase);
+  return true;
+}
+
 export async function keyImportCommand(
   ctx: NotaryContext,
   args: string[],
@@ -256,6 +263,7 @@ export async function keyImportCommand(
         continue;
       }
       const key = decodeKeyFile(pem, '').key;
+      if (role === 'root' && (await storeRootKeyOnToken(ctx, key))) continue;
       await ctx.keys.save(key, { role, ...(headers.gun ? { gun: headers.gun } : {}) }, ctx.passphrases);
     }
   }

@@ -86,4 +86,41 @@ describe.skipIf(!ok)('Task 5 in local mode (TRUSTLAB_PKCS11_MODULE)', () => {
     expect(listed).toMatch(new RegExp(`root\\s+${key.id}\\s+yubikey`));
     expect(listed.split('\n').filter((line) => line.includes(key.id))).toHaveLength(2);
   });
+
+  it('notary init --rootkey and a root rotation keep the root keys on the token, which signs them in', async () => {
+    const s = screen!;
+    const gun = `docker.io/${learner.username}/rotated`;
+    const first = PrivateKey.generate('ecdsa');
+    const home = test.platform.terminal.session(learner.id)!.homeDir!;
+    await writeFile(path.join(home, 'first.pem'), encodeKeyFile(first, { role: 'root', passphrase: '' }));
+    await s.run(
+      `export NOTARY_ROOT_PASSPHRASE=root-pass-1 NOTARY_TARGETS_PASSPHRASE=repo-pass-1 NOTARY_SNAPSHOT_PASSPHRASE=repo-pass-1 NOTARY_AUTH=${Buffer.from(`${learner.username}:${learner.password}`).toString('base64')}`,
+    );
+    const init = await s.run(`notary init ${gun} --rootkey ~/first.pem -p`);
+    expect(init).toMatch(/end-\d+-0/);
+    expect(init).toContain('Please touch the attached Yubikey to perform signing.');
+    expect((await test.platform.api.hubTrust(`${learner.username}/rotated`))?.roles[0]).toMatchObject({
+      role: 'root',
+      keyIds: [first.id],
+    });
+
+    const rotate = s.text.length;
+    s.client.input(`notary key rotate ${gun} root\r`);
+    await s.waitFor('(yes/no)');
+    const confirmed = s.text.length;
+    s.client.input('yes\r');
+    // The shell's next prompt (bash turns bracketed paste on with each one) ends the rotation.
+    await waitUntil(() => s.text.slice(confirmed).includes('\u001b[?2004h'));
+    // The new certificate and the new root, each signed on the token (old and new key co-sign root).
+    expect(s.text.slice(rotate).match(/Please touch the attached Yubikey/g)?.length).toBeGreaterThanOrEqual(
+      3,
+    );
+    const after = await test.platform.api.hubTrust(`${learner.username}/rotated`);
+    const rootIds = after!.roles.find((r) => r.role === 'root')!.keyIds;
+    expect(rootIds).toHaveLength(1);
+    expect(rootIds[0]).not.toBe(first.id);
+    const listed = await s.run('notary key list');
+    expect(listed).toMatch(new RegExp(`root\\s+${rootIds[0]}\\s+yubikey`));
+    expect(listed).toMatch(new RegExp(`root\\s+${first.id}\\s+yubikey`));
+  });
 });

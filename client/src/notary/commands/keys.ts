@@ -10,6 +10,7 @@ import type { BaseRole, PemBlock, PublicKey } from '../../../../trust-core/src/i
 import {
   checkNewPassphrase,
   createRootCertificate,
+  createRootCertificateWith,
   decodeKeyFile,
   decodePemBlocks,
   encodeKeyFile,
@@ -124,12 +125,15 @@ export async function keyRotateCommand(
         keyFiles.length > 0 ? await readPrivateKeys(ctx, keyFiles, role) : [PrivateKey.generate('ecdsa')];
       newKeys = [];
       for (const key of privates) {
-        await ctx.keys.save(key, { role, gun }, ctx.passphrases);
-        newKeys.push(
-          role === 'root'
-            ? rootPublicKey(createRootCertificate(key, gun, { now: new Date() }))
-            : key.publicKey(),
-        );
+        if (role !== 'root') {
+          await ctx.keys.save(key, { role, gun }, ctx.passphrases);
+          newKeys.push(key.publicKey());
+          continue;
+        }
+        // A new root key goes to the YubiKey when there is one, which then signs its certificate.
+        const onToken = await storeRootKeyOnToken(ctx, key);
+        if (!onToken) await ctx.keys.save(key, { role, gun }, ctx.passphrases);
+        newKeys.push(rootPublicKey(await rootCertificateFor(ctx, key, gun, onToken)));
       }
     }
     editor.rotateKey(role as BaseRole, newKeys);
@@ -206,6 +210,20 @@ async function storeRootKeyOnToken(ctx: NotaryContext, key: PrivateKey): Promise
   await hardware.addRootKey(key);
   await ctx.keys.save(key, { role: 'root' }, passphrase);
   return true;
+}
+
+/** The root certificate notary makes for `gun`, signed on the YubiKey when the key is there. */
+async function rootCertificateFor(
+  ctx: NotaryContext,
+  key: PrivateKey,
+  gun: string,
+  onToken: boolean,
+): Promise<string> {
+  const now = new Date();
+  const hardware = onToken ? await ctx.hardware() : undefined;
+  if (hardware === undefined) return createRootCertificate(key, gun, { now });
+  const signer = hardware.signer(key.id, key.publicKey(), { kind: 'root-certificate', gun });
+  return createRootCertificateWith(key.publicKey().publicBytes, (tbs) => signer.sign(tbs), gun, { now });
 }
 
 export async function keyImportCommand(

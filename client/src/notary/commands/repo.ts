@@ -114,6 +114,9 @@ async function importRootKey(ctx: NotaryContext, file: string): Promise<string> 
     }
   }
   if (!key) throw new NotaryCliError('password invalid, operation has failed.');
+  // As notary imports it: onto the YubiKey when there is one (which then signs with it), and
+  // into the file store, which keeps the backup.
+  await (await ctx.hardware())?.addRootKey(key);
   await ctx.keys.save(key, { role: 'root' }, passphrase);
   return key.id;
 }

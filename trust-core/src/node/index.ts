@@ -17,4 +17,5 @@ export { NotaryHttpClient } from './notary-http.js';
 export type { NotaryHttpOptions } from './notary-http.js';
 export { ensureDir, writeFileAtomic } from './atomic-file.js';
 export { NotaryRepository } from './notary-repository.js';
+export { rootCertificateOnToken, storeRootKeyOnToken } from './hardware-root-keys.js';
 export type { InitOptions, NotaryRepositoryOptions } from './notary-repository.js';

@@ -7,10 +7,9 @@
 import type { HardwareKeyStore } from '../crypto/hardware-key-store.js';
 import type { PublicKey } from '../crypto/keys.js';
 import type { PassphraseRetriever } from '../crypto/passphrase.js';
-import { checkNewPassphrase } from '../crypto/passphrase.js';
 import type { Signer } from '../crypto/signatures.js';
 import { PrivateKey } from '../crypto/signatures.js';
-import { createRootCertificate, createRootCertificateWith, rootPublicKey } from '../crypto/x509.js';
+import { createRootCertificate, rootPublicKey } from '../crypto/x509.js';
 import { FetchError } from '../errors.js';
 import type { Clock, UpdateWarning } from '../client/interfaces.js';
 import { systemClock } from '../client/interfaces.js';
@@ -19,6 +18,7 @@ import { Updater } from '../client/updater.js';
 import type { SignerSource } from '../publisher/editor.js';
 import { RepositoryEditor } from '../publisher/editor.js';
 import { FileKeyStore } from './file-key-store.js';
+import { rootCertificateOnToken, storeRootKeyOnToken } from './hardware-root-keys.js';
 import { FileMetadataCache } from './file-metadata-cache.js';
 import type { NotaryHttpOptions } from './notary-http.js';
 import { NotaryHttpClient } from './notary-http.js';
@@ -149,7 +149,7 @@ export class NotaryRepository {
     const held = hardware ? await hardware.rootKeys() : [];
     const onToken = wanted !== undefined ? held.find((k) => k.id === wanted) : held[0];
     if (hardware !== undefined && onToken !== undefined) {
-      return this.#certificateOnToken(hardware, onToken.id, onToken.publicKey, now);
+      return rootCertificateOnToken(hardware, onToken, this.gun, now);
     }
     const rootId = wanted ?? (await this.keys.list()).find((k) => k.role === 'root')?.id;
     if (rootId) {
@@ -162,29 +162,8 @@ export class NotaryRepository {
       await this.keys.save(rootKey, { role: 'root' }, this.options.passphrases);
       return createRootCertificate(rootKey, this.gun, { now });
     }
-    // notary's YubiKey AddKey: the token first, then the backup. The backup's passphrase is
-    // chosen before the token is written, so that a refused passphrase leaves nothing behind,
-    // and a token that refuses the key leaves no file key that a later init would take instead.
-    const passphrase = await this.options.passphrases({
-      keyId: rootKey.id,
-      role: 'root',
-      createNew: true,
-      attempt: 0,
-    });
-    checkNewPassphrase(passphrase);
-    const stored = await hardware.addRootKey(rootKey);
-    await this.keys.save(rootKey, { role: 'root' }, passphrase);
-    return this.#certificateOnToken(hardware, stored.id, stored.publicKey, now);
-  }
-
-  #certificateOnToken(
-    hardware: HardwareKeyStore,
-    id: string,
-    publicKey: PublicKey,
-    now: Date,
-  ): Promise<string> {
-    const signer = hardware.signer(id, publicKey, { kind: 'root-certificate', gun: this.gun });
-    return createRootCertificateWith(publicKey.publicBytes, (tbs) => signer.sign(tbs), this.gun, { now });
+    const stored = await storeRootKeyOnToken(hardware, this.keys, rootKey, this.options.passphrases);
+    return rootCertificateOnToken(hardware, stored, this.gun, now);
   }
 
   /** An editor on the current remote state (after verifying it). */

@@ -8,9 +8,7 @@ import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { BaseRole, PemBlock, PublicKey } from '../../../../trust-core/src/index.js';
 import {
-  checkNewPassphrase,
   createRootCertificate,
-  createRootCertificateWith,
   decodeKeyFile,
   decodePemBlocks,
   encodeKeyFile,
@@ -19,6 +17,7 @@ import {
   readKeyFileHeaders,
   rootPublicKey,
 } from '../../../../trust-core/src/index.js';
+import { rootCertificateOnToken, storeRootKeyOnToken } from '../../../../trust-core/src/node/index.js';
 import { PromptAborted } from '../../cli/terminal.js';
 import type { ParsedFlags } from '../args.js';
 import { NotaryCliError } from '../errors.js';
@@ -55,7 +54,7 @@ export async function keyGenerateCommand(
     await writeFile(`${output}-key.pem`, encodeKeyFile(key, { role, passphrase }), { mode: 0o600 });
     return { role };
   }
-  if (!(role === 'root' && (await storeRootKeyOnToken(ctx, key)))) {
+  if (!(role === 'root' && (await storeRootKey(ctx, key)))) {
     await ctx.keys.save(key, { role }, ctx.passphrases);
   }
   ctx.out(`Generated new ecdsa ${role} key with keyID: ${key.id}\n`);
@@ -131,9 +130,14 @@ export async function keyRotateCommand(
           continue;
         }
         // A new root key goes to the YubiKey when there is one, which then signs its certificate.
-        const onToken = await storeRootKeyOnToken(ctx, key);
-        if (!onToken) await ctx.keys.save(key, { role, gun }, ctx.passphrases);
-        newKeys.push(rootPublicKey(await rootCertificateFor(ctx, key, gun, onToken)));
+        const hardware = await ctx.hardware();
+        if (hardware === undefined) {
+          await ctx.keys.save(key, { role, gun }, ctx.passphrases);
+          newKeys.push(rootPublicKey(createRootCertificate(key, gun, { now: new Date() })));
+        } else {
+          const stored = await storeRootKeyOnToken(hardware, ctx.keys, key, ctx.passphrases);
+          newKeys.push(rootPublicKey(await rootCertificateOnToken(hardware, stored, gun, new Date())));
+        }
       }
     }
     editor.rotateKey(role as BaseRole, newKeys);
@@ -198,32 +202,14 @@ async function decryptKeyText(
 
 /**
  * A new or imported root key goes to the YubiKey when there is one, with an
- * encrypted backup in the file store, as notary's YubiKey store takes it
- * (yubikeystore.go AddKey). The passphrase comes first, so that a refused
- * one leaves nothing on the token. False when there is no token.
+ * encrypted backup in the file store, as notary's YubiKey store takes it.
+ * False when there is no token.
  */
-async function storeRootKeyOnToken(ctx: NotaryContext, key: PrivateKey): Promise<boolean> {
+async function storeRootKey(ctx: NotaryContext, key: PrivateKey): Promise<boolean> {
   const hardware = await ctx.hardware();
   if (hardware === undefined) return false;
-  const passphrase = await ctx.passphrases({ keyId: key.id, role: 'root', createNew: true, attempt: 0 });
-  checkNewPassphrase(passphrase);
-  await hardware.addRootKey(key);
-  await ctx.keys.save(key, { role: 'root' }, passphrase);
+  await storeRootKeyOnToken(hardware, ctx.keys, key, ctx.passphrases);
   return true;
-}
-
-/** The root certificate notary makes for `gun`, signed on the YubiKey when the key is there. */
-async function rootCertificateFor(
-  ctx: NotaryContext,
-  key: PrivateKey,
-  gun: string,
-  onToken: boolean,
-): Promise<string> {
-  const now = new Date();
-  const hardware = onToken ? await ctx.hardware() : undefined;
-  if (hardware === undefined) return createRootCertificate(key, gun, { now });
-  const signer = hardware.signer(key.id, key.publicKey(), { kind: 'root-certificate', gun });
-  return createRootCertificateWith(key.publicKey().publicBytes, (tbs) => signer.sign(tbs), gun, { now });
 }
 
 export async function keyImportCommand(
@@ -281,7 +267,7 @@ export async function keyImportCommand(
         continue;
       }
       const key = decodeKeyFile(pem, '').key;
-      if (role === 'root' && (await storeRootKeyOnToken(ctx, key))) continue;
+      if (role === 'root' && (await storeRootKey(ctx, key))) continue;
       await ctx.keys.save(key, { role, ...(headers.gun ? { gun: headers.gun } : {}) }, ctx.passphrases);
     }
   }

@@ -275,38 +275,37 @@ export class YubikeyBroker {
   /** One request of the learner's client, to their token. Never rejects. */
   async request(learnerId: string, request: TokenRequest): Promise<TokenReply> {
     const local = this.#options.local;
-    let reply: TokenReply;
     if (local !== undefined) {
-      reply = await local.request(request, (activity) => {
+      const reply = await local.request(request, (activity) => {
         this.#localActivity = activity;
         this.#changed(learnerId);
       });
-    } else {
-      const entry = this.#learners.get(learnerId);
-      const helper = entry?.helper;
-      if (entry === undefined || helper === undefined || helper.closed) {
-        return failure(
-          'NO_HELPER',
-          'no YubiKey helper is paired with this terminal',
-          'Start the YubiKey helper with the command shown on the lab page, on the computer where the YubiKey is plugged in.',
-        );
-      }
-      if (entry.inFlight >= MAX_IN_FLIGHT) {
-        return failure(
-          'BUSY',
-          'the YubiKey helper is still busy with earlier requests',
-          'Look at the helper’s window (it may wait for the PIN or a touch), then run the command again.',
-        );
-      }
-      entry.inFlight++;
-      try {
-        reply = await helper.request(request);
-      } finally {
-        entry.inFlight--;
-      }
+      this.#remember(learnerId, reply, request);
+      return reply;
     }
-    this.#remember(learnerId, reply, request);
-    return reply;
+    const entry = this.#learners.get(learnerId);
+    const helper = entry?.helper;
+    if (entry === undefined || helper === undefined || helper.closed) {
+      return failure(
+        'NO_HELPER',
+        'no YubiKey helper is paired with this terminal',
+        'Start the YubiKey helper with the command shown on the lab page, on the computer where the YubiKey is plugged in.',
+      );
+    }
+    if (entry.inFlight >= MAX_IN_FLIGHT) {
+      return failure(
+        'BUSY',
+        'the YubiKey helper is still busy with earlier requests',
+        'Look at the helper’s window (it may wait for the PIN or a touch), then run the command again.',
+      );
+    }
+    entry.inFlight++;
+    try {
+      // What the token holds is remembered by the link's reply event, for every request.
+      return await helper.request(request);
+    } finally {
+      entry.inFlight--;
+    }
   }
 
   #remember(learnerId: string, reply: TokenReply, request: TokenRequest): void {

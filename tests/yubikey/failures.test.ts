@@ -17,7 +17,14 @@ import {
 } from '../platform/support.js';
 import { requireBinariesForSuite } from '../support/binaries.js';
 import { createSoftToken, type SoftToken } from '../support/softhsm.js';
-import { Helper, hubHasTrustData, newLearner, pairingCode, type TestLearner } from './support.js';
+import {
+  chooseNewPassphrase,
+  Helper,
+  hubHasTrustData,
+  newLearner,
+  pairingCode,
+  type TestLearner,
+} from './support.js';
 
 const ok = requireBinariesForSuite(['softhsm2-util']);
 const USER_PIN = '654321';
@@ -60,10 +67,7 @@ describe.skipIf(!ok)('Task 5 failures are clean', () => {
     const helper = await pairedHelper();
     screen = await Screen.open(test, learner.cookie);
     screen.client.input('notary key generate\r');
-    await screen.waitFor('Enter passphrase for new root key with ID ');
-    screen.client.input(`${ROOT_PASS}\r`);
-    await screen.waitFor('Repeat passphrase for new root key with ID ');
-    screen.client.input(`${ROOT_PASS}\r`);
+    await chooseNewPassphrase(screen, 'root', ROOT_PASS);
     // The default PIN (123456) was tried first and refused; the helper asks its own user.
     await helper.waitFor(PIN_PROMPT);
     helper.answer(USER_PIN);
@@ -147,10 +151,7 @@ describe.skipIf(!ok)('Task 5 failures are clean', () => {
         () => helper.output,
       );
       helper.answer(USER_PIN);
-      await screen.waitFor('Enter passphrase for new repository key with ID ');
-      screen.client.input(`${REPO_PASS}\r`);
-      await screen.waitFor('Repeat passphrase for new repository key with ID ');
-      screen.client.input(`${REPO_PASS}\r`);
+      await chooseNewPassphrase(screen, 'repository', REPO_PASS);
       await screen.waitFor(`Successfully signed docker.io/${repository()}:signed`, 60_000);
       expect(await hubHasTrustData(test, repository())).toBe(true);
     },

@@ -17,7 +17,7 @@ import {
 } from '../platform/support.js';
 import { requireBinariesForSuite } from '../support/binaries.js';
 import { createSoftToken, type SoftToken } from '../support/softhsm.js';
-import { newLearner, type TestLearner } from './support.js';
+import { chooseNewPassphrase, newLearner, type TestLearner } from './support.js';
 
 const ok = requireBinariesForSuite(['softhsm2-util']);
 
@@ -55,10 +55,7 @@ describe.skipIf(!ok)('Task 5 in local mode (TRUSTLAB_PKCS11_MODULE)', () => {
   it('notary key generate stores the root key on the token, and notary key list shows it there', async () => {
     screen = await Screen.open(test, learner.cookie);
     screen.client.input('notary key generate\r');
-    await screen.waitFor('Enter passphrase for new root key with ID ');
-    screen.client.input('local-passphrase\r');
-    await screen.waitFor('Repeat passphrase for new root key with ID ');
-    screen.client.input('local-passphrase\r');
+    await chooseNewPassphrase(screen, 'root', 'local-passphrase');
     await screen.waitFor(/Generated new ecdsa root key with keyID: [0-9a-f]{64}/);
     const id = /Generated new ecdsa root key with keyID: ([0-9a-f]{64})/.exec(screen.text)![1]!;
     const listed = await screen.run('notary key list');

@@ -8,7 +8,7 @@ import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { YubikeyPairing } from '../../platform/api.js';
-import { LAB, waitUntil, type TestPlatform } from '../platform/support.js';
+import { LAB, waitUntil, type Screen, type TestPlatform } from '../platform/support.js';
 import type { SoftToken } from '../support/softhsm.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
@@ -86,4 +86,20 @@ export class Helper {
 /** Whether the hub holds trust data for `<user>/<name>` (as the hub browser reads it). */
 export async function hubHasTrustData(test: TestPlatform, repository: string): Promise<boolean> {
   return (await test.platform.api.hubTrust(repository)) !== undefined;
+}
+
+/**
+ * Answers notary's two prompts for the passphrase of a new key (`Enter…`, then `Repeat…`), as
+ * docker and notary ask them for a root or a repository key; `id` narrows them to one key.
+ */
+export async function chooseNewPassphrase(
+  screen: Screen,
+  key: 'root' | 'repository',
+  passphrase: string,
+  id = '',
+): Promise<void> {
+  await screen.waitFor(`Enter passphrase for new ${key} key with ID ${id.slice(0, 7)}`);
+  screen.client.input(`${passphrase}\r`);
+  await screen.waitFor(`Repeat passphrase for new ${key} key with ID ${id.slice(0, 7)}`);
+  screen.client.input(`${passphrase}\r`);
 }

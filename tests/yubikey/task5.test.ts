@@ -21,7 +21,14 @@ import { requireBinariesForSuite } from '../support/binaries.js';
 import { installDockerTrustCa, runDocker } from '../support/docker-cli.js';
 import { runNotary } from '../support/notary-cli.js';
 import { createSoftToken, type SoftToken } from '../support/softhsm.js';
-import { Helper, hubHasTrustData, newLearner, pairingCode, type TestLearner } from './support.js';
+import {
+  chooseNewPassphrase,
+  Helper,
+  hubHasTrustData,
+  newLearner,
+  pairingCode,
+  type TestLearner,
+} from './support.js';
 
 const ok = requireBinariesForSuite(['softhsm2-util', 'notary', 'docker']);
 const ROOT_PASS = 'root-passphrase-5';
@@ -90,10 +97,7 @@ describe.skipIf(!ok)('Task 5: the root key on a YubiKey, through the helper', ()
     expect(empty).toContain('No signing keys found.');
 
     screen.client.input('notary key generate\r');
-    await screen.waitFor('Enter passphrase for new root key with ID ');
-    screen.client.input(`${ROOT_PASS}\r`);
-    await screen.waitFor('Repeat passphrase for new root key with ID ');
-    screen.client.input(`${ROOT_PASS}\r`);
+    await chooseNewPassphrase(screen, 'root', ROOT_PASS);
     await screen.waitFor(/Generated new ecdsa root key with keyID: [0-9a-f]{64}/);
     rootKeyId = /Generated new ecdsa root key with keyID: ([0-9a-f]{64})/.exec(screen.text)![1]!;
     expect(helper!.output).toContain('storing a new root key');
@@ -120,10 +124,7 @@ describe.skipIf(!ok)('Task 5: the root key on a YubiKey, through the helper', ()
       const mark = s.text.length;
       s.client.input(`docker push ${learner.username}/alpine:signed\r`);
       await s.waitFor('Please touch the attached Yubikey to perform signing.');
-      await s.waitFor('Enter passphrase for new repository key with ID ');
-      s.client.input(`${REPO_PASS}\r`);
-      await s.waitFor('Repeat passphrase for new repository key with ID ');
-      s.client.input(`${REPO_PASS}\r`);
+      await chooseNewPassphrase(s, 'repository', REPO_PASS);
       await s.waitFor(`Successfully signed ${gun()}:signed`, 60_000);
       const pushed = s.text.slice(mark);
       // No root passphrase: the root key is on the token. It signed the certificate and root.json.

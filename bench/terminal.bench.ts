@@ -32,10 +32,14 @@
  *    to BENCH_MAX_SESSIONS (default 200); at each step the echo p99 of one
  *    session is measured, and the largest count whose p99 stays under 20 ms
  *    is reported. Server memory per idle session is taken over this phase:
- *    RSS after minus before (after a full GC), per session added. Over a
- *    hundred sessions or more on a warmed-up server it is steady enough;
- *    over a few dozen on a fresh one, the JavaScript heap's young
- *    generation swings RSS by megabytes either way.
+ *    RSS after minus before (after a full GC), per session added, split
+ *    into the JavaScript heap's resident spaces and the rest; beside it, the
+ *    heap used + buffers over the same sessions, which is what they surely
+ *    hold. RSS is the goal's measure but a noisy one for a V8 process: the
+ *    256 KiB heap pages V8 keeps pooled after a GC (outside its spaces)
+ *    moved TrustLab's RSS by 10-20 MB either way between two readings at
+ *    the same session count (/proc/<pid>/smaps), which over 137 sessions
+ *    is ±75-150 KB each; its heap used grew by 20 KB per session.
  * During 4-6 the servers' event-loop delay is recorded too (p99, max).
  *
  * Goals (TrustLab): echo p99 ≤ 1.5 ms idle and ≤ 2.5 ms with two flooding
@@ -104,6 +108,14 @@ interface Side {
   capacityNote: string;
   /** RSS per session added during the capacity phase, and how many were added. */
   capacityMemoryKB: number;
+  /**
+   * The same RSS split: resident pages of the JavaScript heap's spaces, and everything else (native
+   * memory, stacks, and the heap pages V8 keeps pooled outside its spaces); and what the sessions
+   * hold for certain: JavaScript heap used + buffers, after a full GC.
+   */
+  capacityHeapKB: number;
+  capacityOtherKB: number;
+  capacityHeldKB: number;
   capacityAdded: number;
 }
 
@@ -128,6 +140,9 @@ function side(target: TerminalTarget): Side {
     capacity: 0,
     capacityNote: '',
     capacityMemoryKB: Number.NaN,
+    capacityHeapKB: Number.NaN,
+    capacityOtherKB: Number.NaN,
+    capacityHeldKB: Number.NaN,
     capacityAdded: 0,
   };
 }
@@ -178,7 +193,15 @@ async function capacityPhase(s: Side): Promise<void> {
   await new Promise((r) => setTimeout(r, 1000));
   const after = await s.target.usage({ gc: true });
   s.capacityAdded = s.open.length - opened;
-  if (s.capacityAdded > 0) s.capacityMemoryKB = (after.rssBytes - before.rssBytes) / s.capacityAdded / 1024;
+  if (s.capacityAdded > 0) {
+    const perSession = (bytes: number) => bytes / s.capacityAdded / 1024;
+    s.capacityMemoryKB = perSession(after.rssBytes - before.rssBytes);
+    s.capacityHeapKB = perSession(after.heapResidentBytes - before.heapResidentBytes);
+    s.capacityOtherKB = s.capacityMemoryKB - s.capacityHeapKB;
+    s.capacityHeldKB = perSession(
+      after.heapUsedBytes + after.externalBytes - before.heapUsedBytes - before.externalBytes,
+    );
+  }
 }
 
 async function growToCapacity(s: Side): Promise<void> {
@@ -373,7 +396,10 @@ function report(
       bwrap ? '≥ 200' : '',
       (v) => v >= 200,
     ],
-    [`  of the memory: JS heap + buffers, first ${IDLE} (KB)`, (s) => s.heapPerSessionKB, '', () => true],
+    ['  of it: JS heap spaces, resident (KB)', (s) => s.capacityHeapKB, '', () => true],
+    ['  of it: the rest (native, pooled heap pages) (KB)', (s) => s.capacityOtherKB, '', () => true],
+    ['  JS heap used + buffers per session, same sessions (KB)', (s) => s.capacityHeldKB, '', () => true],
+    [`  JS heap used + buffers per session, first ${IDLE} (KB)`, (s) => s.heapPerSessionKB, '', () => true],
     [
       '  the two floods meanwhile (MB/s, together)',
       (s) => s.floodBytes / 1e6 / s.floodSeconds,

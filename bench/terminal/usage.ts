@@ -12,6 +12,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { PerformanceObserver, monitorEventLoopDelay } from 'node:perf_hooks';
+import { getHeapSpaceStatistics } from 'node:v8';
 
 export interface UsageReport {
   type: 'usage';
@@ -22,6 +23,8 @@ export interface UsageReport {
   heapTotalBytes: number;
   heapUsedBytes: number;
   externalBytes: number;
+  /** Resident memory of the JavaScript heap's spaces, live objects and free space alike. */
+  heapResidentBytes: number;
   /** Event-loop delay since the last reset: 99th percentile and maximum, milliseconds. */
   loopDelayP99Ms: number;
   loopDelayMaxMs: number;
@@ -86,6 +89,7 @@ export function answerUsageRequests(): void {
       heapTotalBytes: memory.heapTotal,
       heapUsedBytes: memory.heapUsed,
       externalBytes: memory.external + memory.arrayBuffers,
+      heapResidentBytes: getHeapSpaceStatistics().reduce((sum, space) => sum + space.physical_space_size, 0),
       loopDelayP99Ms,
       loopDelayMaxMs,
       gcPauseTotalMs,

@@ -115,8 +115,10 @@ export const bwrapConfigSchema = z
      * attendee's home is a rename rather than a mkfs.ext4 (the slowest step
      * of their first prompt). Each costs the disk space of an empty file
      * system (under 1 MiB for the default size). 0 makes every image on the spot.
+     * Eight cover a burst of arrivals (a room starting together) while the
+     * next ones are made, one at a time at the lowest priority.
      */
-    spareHomeImages: z.number().int().min(0).max(64).default(2),
+    spareHomeImages: z.number().int().min(0).max(64).default(8),
     cgroup: z
       .object({
         /** Where the cgroup filesystems are mounted. */

@@ -90,6 +90,27 @@ describe.skipIf(!canMount)('HomeStore (as root)', () => {
     expect(mountsUnder(await readMounts(), mountRoot)).toEqual([]);
   }, 30_000);
 
+  it('refuses a home whose image another process has attached, since two mounts would corrupt it', async () => {
+    // A new home's image is new (a spare or made now), so only a returning home is looked for.
+    await store.attach('fay', owner);
+    await store.detach('fay');
+    const device = (
+      await runProgram(programs.losetup!, ['-f', '--show', store.imagePath('fay')])
+    ).stdout.trim();
+    try {
+      await expect(store.attach('fay', owner)).rejects.toMatchObject({
+        code: 'HOME_BUSY',
+        message: expect.stringContaining(device),
+      });
+      expect(store.isAttached('fay')).toBe(false);
+      expect(mountsUnder(await readMounts(), mountRoot)).toEqual([]);
+    } finally {
+      await runProgram(programs.losetup!, ['-d', device]);
+    }
+    await store.attach('fay', owner);
+    await store.detach('fay');
+  }, 60_000);
+
   it('resets a home to a blank file system, only while nothing mounts it', async () => {
     const home = await store.attach('dave', owner);
     await writeFile(path.join(home, 'notes.txt'), 'old work');

@@ -214,14 +214,18 @@ export class HomeStore {
     const owner = Promise.resolve(ownerOnItsWay);
     owner.catch(() => undefined);
     await this.ensureImagesDir();
-    if (!(await exists(image)) && !(await this.takeSpare(image))) await this.makeImage(image);
+    // An image that becomes this home now (a spare renamed, or one made on the spot) has never
+    // been mounted: it needs no look at the loop devices, which cost tens of milliseconds of a
+    // new attendee's first prompt on a busy host (a sysfs read per device, beside the uid scan).
+    const fresh = !(await exists(image));
+    if (fresh && !(await this.takeSpare(image))) await this.makeImage(image);
 
     // A mount left by a crashed server is ours to clear: nothing of this driver uses it. The
     // mount point is removed with the last detach, so only a leftover directory needs a look
     // at the mount table (which grows by two entries per live session).
     if ((await exists(point)) && mountsUnder(await readMounts(), point).length > 0)
       await this.unmount(homeKey);
-    const attached = await loopDevicesOf(image, this.options.programs.losetup);
+    const attached = fresh ? [] : await loopDevicesOf(image, this.options.programs.losetup);
     if (attached.length > 0) {
       throw new BwrapDriverError(
         'HOME_BUSY',

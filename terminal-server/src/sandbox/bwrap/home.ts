@@ -14,8 +14,10 @@
  *
  * Invariants:
  * - An image is attached at most once: two sessions of the same home share
- *   one mount (reference counted), and an image already attached to a loop
- *   device is refused, since two ext4 mounts of one image corrupt it.
+ *   one mount (reference counted), and an existing image already attached
+ *   to a loop device is refused, since two ext4 mounts of one image corrupt
+ *   it. (An image that becomes a home now, a spare or a new one, has never
+ *   been attached.)
  * - The home directory belongs to the home's uid; when the uid changed
  *   since the last mount (the pool reclaimed it), the tree is re-owned
  *   before any sandbox can run in it.

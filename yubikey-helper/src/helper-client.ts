@@ -67,6 +67,11 @@ export class HelperClient {
   readonly #url: string;
   #secret: string | undefined;
   #ws: WebSocket | undefined;
+  /**
+   * The pause before reconnecting. It keeps the process alive: while it
+   * runs, nothing else does (stdin waits only during a PIN prompt).
+   */
+  #reconnect: ReturnType<typeof setTimeout> | undefined;
   #stopped = false;
   #queue: Promise<void> = Promise.resolve();
   #end: ((end: HelperEnd) => void) | undefined;
@@ -85,6 +90,7 @@ export class HelperClient {
       this.#end = (end) => {
         this.#end = undefined;
         this.#stopped = true;
+        clearTimeout(this.#reconnect);
         resolve(end);
       };
       this.#connect(0);
@@ -170,7 +176,7 @@ export class HelperClient {
       }
       const delay = Math.min(10_000, (this.#options.reconnectDelayMs ?? 500) * 2 ** attempt);
       log(`Lost the connection to the lab server; trying again in ${(delay / 1000).toFixed(1)} s.`);
-      setTimeout(() => this.#connect(attempt + 1), delay).unref();
+      this.#reconnect = setTimeout(() => this.#connect(attempt + 1), delay);
     });
   }
 

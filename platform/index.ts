@@ -21,7 +21,7 @@ import type { Hub } from '../hub/src/index.js';
 import { hubSocketProvider } from '../hub/src/index.js';
 import { loadLabs } from '../labs/engine/index.js';
 import type { SandboxDriverInfo, TerminalLimits, TerminalServer } from '../terminal-server/src/index.js';
-import { createTerminalServer } from '../terminal-server/src/index.js';
+import { createTerminalServer, refuseUpgrade } from '../terminal-server/src/index.js';
 import type { BwrapDriverConfig } from '../terminal-server/src/sandbox/bwrap/index.js';
 import type { Learner, PlatformApi, PlatformHealth } from './api.js';
 import { publishPlatform, unpublishPlatform } from './api.js';
@@ -220,7 +220,7 @@ export async function createPlatform(settings: Settings, options: PlatformOption
       if (yubikeys.handleUpgrade(req, socket, head)) return;
       if (terminal.handleUpgrade(req, socket, head)) return;
       socket.on('error', () => socket.destroy());
-      socket.end('HTTP/1.1 404 Not Found\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
+      refuseUpgrade(socket, 404, 'not found');
     });
 
     const workshops = new Workshops({

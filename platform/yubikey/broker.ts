@@ -29,7 +29,7 @@ import { createHash, randomBytes, randomInt, timingSafeEqual } from 'node:crypto
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer, type WebSocket } from 'ws';
-import type { TokenSocketProvider } from '../../terminal-server/src/index.js';
+import { refuseUpgrade, type TokenSocketProvider } from '../../terminal-server/src/index.js';
 import type { TokenReply, TokenRequest, TokenView } from '../../yubikey-helper/src/protocol.js';
 import {
   failure,
@@ -99,14 +99,6 @@ const STATUS_INTERVAL_MS = 100;
 type StatusListener = (status: YubikeyStatus) => void;
 
 const digest = (text: string) => createHash('sha256').update(text).digest();
-
-function refuseUpgrade(socket: Duplex, status: number, text: string): true {
-  socket.end(
-    `HTTP/1.1 ${status} ${status === 403 ? 'Forbidden' : status === 503 ? 'Service Unavailable' : 'Bad Request'}\r\n` +
-      `Content-Type: text/plain; charset=utf-8\r\nConnection: close\r\nContent-Length: ${Buffer.byteLength(text) + 1}\r\n\r\n${text}\n`,
-  );
-  return true;
-}
 
 export class YubikeyBroker {
   readonly #options: YubikeyBrokerOptions;

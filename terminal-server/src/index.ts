@@ -40,6 +40,7 @@ export {
   type TerminalErrorCode,
 } from './errors.js';
 export type { IssuedTicket } from './auth/tickets.js';
+export { refuseUpgrade } from './auth/request-check.js';
 export type { ClientEvent, ClientEventFields, EventRejection } from './session/events-socket.js';
 export type { SessionCounts } from './session/manager.js';
 export type { EndReason, SessionInfo, SessionState, WatcherInfo } from './session/session.js';

@@ -10,12 +10,12 @@
  */
 import { createHash } from 'node:crypto';
 import { EventEmitter } from 'node:events';
-import { createServer, STATUS_CODES, type IncomingMessage, type Server } from 'node:http';
+import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer } from 'ws';
 import { z } from 'zod';
-import { RequestChecker } from './auth/request-check.js';
+import { RequestChecker, refuseUpgrade } from './auth/request-check.js';
 import { TicketStore, type IssuedTicket } from './auth/tickets.js';
 import {
   envSchema,
@@ -483,18 +483,6 @@ function translateResetError(homeKey: string, cause: unknown): TerminalError {
     cause,
     suggestion: 'The cause is chained to this error; try the reset again.',
   });
-}
-
-function refuseUpgrade(socket: Duplex, status: number, message: string): true {
-  const body = `${message}\n`;
-  socket.once('finish', () => socket.destroy());
-  socket.end(
-    `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? ''}\r\n` +
-      'Connection: close\r\n' +
-      'Content-Type: text/plain; charset=utf-8\r\n' +
-      `Content-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
-  );
-  return true;
 }
 
 export function createTerminalServer(config: TerminalServerConfig): TerminalServer {

@@ -1,5 +1,6 @@
-import { describe, expect, it } from 'vitest';
-import { normaliseOrigin, parseHost, RequestChecker } from './request-check.js';
+import { connect, createServer, type AddressInfo, type Socket } from 'node:net';
+import { describe, expect, it, vi } from 'vitest';
+import { normaliseOrigin, parseHost, refuseUpgrade, RequestChecker } from './request-check.js';
 
 const checker = new RequestChecker({
   allowedHosts: ['localhost:3000', '127.0.0.1', '[::1]:3000', 'Lab.Example.org'],
@@ -89,5 +90,29 @@ describe('RequestChecker', () => {
     expect(normaliseOrigin('http://localhost:80')).toBe('http://localhost');
     expect(normaliseOrigin('http://localhost:3000/path')).toBeUndefined();
     expect(normaliseOrigin('file:///etc')).toBeUndefined();
+  });
+});
+
+describe('refuseUpgrade', () => {
+  it('answers with the status and text, then closes the socket while the client keeps its side open', async () => {
+    const received: string[] = [];
+    const socket = await new Promise<Socket>((resolve) => {
+      const server = createServer({ allowHalfOpen: true }, (accepted) => {
+        server.close();
+        resolve(accepted);
+      }).listen(0, '127.0.0.1', () => {
+        const { port } = server.address() as AddressInfo;
+        // Half-open allowed, as a client that never closes its side.
+        const client = connect({ port, host: '127.0.0.1', allowHalfOpen: true });
+        client.setEncoding('utf8');
+        client.on('data', (chunk: string) => received.push(chunk));
+      });
+    });
+    const closed = new Promise((resolve) => socket.once('close', resolve));
+    expect(refuseUpgrade(socket, 403, 'forbidden')).toBe(true);
+    await closed;
+    expect(socket.destroyed).toBe(true);
+    await vi.waitFor(() => expect(received.join('')).toContain('\r\n\r\nforbidden\n'));
+    expect(received.join('')).toMatch(/^HTTP\/1\.1 403 Forbidden\r\nConnection: close\r\n/);
   });
 });

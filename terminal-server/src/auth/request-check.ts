@@ -13,6 +13,9 @@
  * origins compare exactly after normalisation (`new URL(o).origin`).
  */
 
+import { STATUS_CODES } from 'node:http';
+import type { Duplex } from 'node:stream';
+
 export interface RequestCheckPolicy {
   readonly allowedHosts: readonly string[];
   readonly allowedOrigins: readonly string[];
@@ -94,4 +97,22 @@ export class RequestChecker {
       return { ok: false, reason: `Origin "${headers.origin}" is not allowed` };
     return { ok: true };
   }
+}
+
+/**
+ * Answers an upgrade request with an HTTP error and closes the connection.
+ * The socket of an upgrade is the caller's to close: Node's HTTP server
+ * allows half-open sockets, so after end() alone a client that never closes
+ * its side would hold the socket (and its file descriptor) for good.
+ */
+export function refuseUpgrade(socket: Duplex, status: number, message: string): true {
+  const body = `${message}\n`;
+  socket.once('finish', () => socket.destroy());
+  socket.end(
+    `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? ''}\r\n` +
+      'Connection: close\r\n' +
+      'Content-Type: text/plain; charset=utf-8\r\n' +
+      `Content-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
+  );
+  return true;
 }

@@ -243,6 +243,17 @@ describe('addRootKey', () => {
     expect((await store.rootKeys()).map((k) => k.id)).toEqual([existing.key.id, key.id]);
   });
 
+  it('lists a key once when the token already held it (an import of a key stored there before)', async () => {
+    const held = rootKeyOnToken(2);
+    const { store } = await connected([held.view], (request) =>
+      request.op === 'import'
+        ? { ok: true, token: TOKEN, key: held.view }
+        : { ok: false, error: { code: 'BAD_REQUEST', message: `unexpected ${request.op}` } },
+    );
+    await store.addRootKey(held.key);
+    expect((await store.rootKeys()).map((k) => [k.id, k.position])).toEqual([[held.key.id, 2]]);
+  });
+
   it('refuses a reply naming another key ID, and does not list it', async () => {
     const key = PrivateKey.generate('ecdsa');
     const other = rootKeyOnToken(3);

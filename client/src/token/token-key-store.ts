@@ -123,7 +123,9 @@ export class TokenKeyStore implements HardwareKeyStore {
       throw new TokenRequestError('BAD_REPLY', `the token stored key ${reply.key.keyId}, not ${key.id}`);
     }
     const stored = { id: key.id, position: reply.key.position, publicKey: key.publicKey() };
-    this.#listing = { token: reply.token, keys: [...this.#listing.keys, stored] };
+    // The token keeps one copy of a key it already held (pkcs11-token.ts), and so does the listing.
+    const others = this.#listing.keys.filter((held) => held.id !== stored.id);
+    this.#listing = { token: reply.token, keys: [...others, stored] };
     return stored;
   }
 

@@ -193,6 +193,25 @@ describe('perform', () => {
     },
   );
 
+  it('answers BAD_REQUEST, not a token failure, for a key or certificate the token refuses to import', async () => {
+    const token = fakeToken();
+    token.importRootKey.mockRejectedValueOnce(
+      new TypeError('the certificate is for "targets", not for root'),
+    );
+    const reply = await perform(token, {
+      op: 'import',
+      secret: base64(new Uint8Array(32)),
+      certificate: base64(certificateDer('targets')),
+    });
+    expect(reply).toEqual({
+      ok: false,
+      error: {
+        code: 'BAD_REQUEST',
+        message: 'the YubiKey helper refused the key: the certificate is for "targets", not for root',
+      },
+    });
+  });
+
   it('carries a TokenError from list and import too (SLOTS_FULL)', async () => {
     const token = fakeToken();
     token.importRootKey.mockRejectedValueOnce(

@@ -126,6 +126,13 @@ export async function perform(
         try {
           const key = await token.importRootKey({ secret, certificateDer: fromBase64(request.certificate) });
           return { ok: true, token: view, key: keyViewOf(key) };
+        } catch (error) {
+          // The token checks the key and its certificate before it writes anything, and says what
+          // is wrong with them as a TypeError: the request's fault, not the token's.
+          if (error instanceof TypeError) {
+            return failure('BAD_REQUEST', `the YubiKey helper refused the key: ${error.message}`);
+          }
+          throw error;
         } finally {
           secret.fill(0);
         }

@@ -16,12 +16,28 @@ import type { HelperMessage, TokenReply, TokenRequest, TokenView } from './proto
 import { HELPER_PATH, helperMessageSchema, parseMessage, PROTOCOL_VERSION } from './protocol.js';
 import type { RootKeyToken, TokenDescription, TokenRootKey } from './token/index.js';
 import { TokenError } from './token/index.js';
+import { createRootCertificate, PrivateKey } from '../../trust-core/src/index.js';
 
 const CODE = 'ABCD2345';
 const GUN = 'docker.io/alice/alpine';
 const KEY_ID = 'ab'.repeat(32);
 const SIGNATURE = new Uint8Array(64).fill(7);
-const ROOT_JSON = '{"_type":"Root"}';
+/** The signed part of a root.json of GUN, with one root certificate (what the helper agrees to sign). */
+const ROOT_JSON = JSON.stringify({
+  _type: 'Root',
+  keys: {
+    [KEY_ID]: {
+      keytype: 'ecdsa-x509',
+      keyval: {
+        private: null,
+        public: Buffer.from(
+          createRootCertificate(PrivateKey.generate('ecdsa'), GUN, { now: new Date() }),
+        ).toString('base64'),
+      },
+    },
+  },
+  roles: { root: { keyids: [KEY_ID], threshold: 1 } },
+});
 const base64 = (text: string) => Buffer.from(text, 'utf8').toString('base64');
 const newSecret = () => randomBytes(32).toString('base64url');
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));

@@ -25,9 +25,29 @@ const SIGNATURE = new Uint8Array(64).fill(7);
 const encode = (text: string) => new TextEncoder().encode(text);
 const base64 = (bytes: Uint8Array) => Buffer.from(bytes).toString('base64');
 
-const rootMetadata = encode(
-  '{"_type":"Root","consistent_snapshot":false,"expires":"2035-06-01T12:00:00Z","keys":{},"roles":{},"version":1}',
-);
+/** The signed part of a root.json whose root keys are certificates for `gun` (one unless said). */
+function rootMetadataFor(gun: string, { keys = 1 } = {}): Uint8Array {
+  const certificates = Array.from({ length: keys }, () =>
+    createRootCertificate(PrivateKey.generate('ecdsa'), gun, { now: NOW }),
+  );
+  const ids = certificates.map((_, index) => `${index}`.padStart(64, '0'));
+  return encode(
+    JSON.stringify({
+      _type: 'Root',
+      consistent_snapshot: false,
+      expires: '2035-06-01T12:00:00Z',
+      keys: Object.fromEntries(
+        certificates.map((pem, index) => [
+          ids[index],
+          { keytype: 'ecdsa-x509', keyval: { private: null, public: Buffer.from(pem).toString('base64') } },
+        ]),
+      ),
+      roles: { root: { keyids: ids, threshold: 1 } },
+      version: 1,
+    }),
+  );
+}
+const rootMetadata = rootMetadataFor(GUN);
 const targetsMetadata = encode('{"_type":"Targets","delegations":{},"expires":"x","targets":{},"version":2}');
 
 /** The DER TBSCertificate of a root certificate for `gun`, as notary would have a token sign it. */
@@ -287,7 +307,36 @@ describe('purposeProblem', () => {
 
   it('accepts the signed part of a root.json', () => {
     expect(purposeProblem(rootMetadata, metadata())).toBeUndefined();
+    expect(purposeProblem(rootMetadataFor(GUN, { keys: 2 }), metadata())).toBeUndefined();
   });
+
+  it.each([
+    ['another GUN', rootMetadataFor('docker.io/mallory/alpine'), /is not for docker\.io\/alice\/alpine/],
+    ['a GUN with the same prefix', rootMetadataFor(`${GUN}-evil`), /is not for/],
+    ['no root role', encode('{"_type":"Root","keys":{},"roles":{}}'), /names no root key/],
+    [
+      'a root role with no keys',
+      encode('{"_type":"Root","keys":{},"roles":{"root":{"keyids":[],"threshold":1}}}'),
+      /names no root key/,
+    ],
+    [
+      'a root key it does not hold',
+      encode('{"_type":"Root","keys":{},"roles":{"root":{"keyids":["ab"],"threshold":1}}}'),
+      /names root key ab but does not hold it/,
+    ],
+    [
+      'a root key that is no certificate',
+      encode(
+        '{"_type":"Root","keys":{"ab":{"keytype":"ecdsa","keyval":{"public":"AAAA"}}},"roles":{"root":{"keyids":["ab"]}}}',
+      ),
+      /root key ab of the root metadata is not a certificate/,
+    ],
+  ])(
+    'refuses root metadata with %s: the learner is told which repository it is for',
+    (_what, message, why) => {
+      expect(purposeProblem(message, metadata())).toMatch(why);
+    },
+  );
 
   it.each([
     ['targets metadata', targetsMetadata, /its _type is not Root/],

@@ -11,7 +11,8 @@
  */
 import { AsnConvert } from '@peculiar/asn1-schema';
 import { TBSCertificate } from '@peculiar/asn1-x509';
-import { PublicKey } from '../../trust-core/src/index.js';
+import { z } from 'zod';
+import { parseCertificate, PublicKey } from '../../trust-core/src/index.js';
 import type { SignPurpose, TokenKeyView, TokenReply, TokenRequest, TokenView } from './protocol.js';
 import { failure, TOKEN_ERROR_CODES } from './protocol.js';
 import type { RootKeyToken, TokenRootKey } from './token/index.js';
@@ -44,6 +45,37 @@ function derElementLength(bytes: Uint8Array): number | undefined {
   return 2 + octets + length;
 }
 
+/** What the root keys of root metadata must look like here: certificates, as notary's are. */
+const rootKeysSchema = z.object({
+  keys: z.record(z.string(), z.object({ keyval: z.object({ public: z.string() }) })),
+  roles: z.object({ root: z.object({ keyids: z.array(z.string()).min(1) }) }),
+});
+
+/**
+ * The learner is told which repository a root signature is for, so the
+ * metadata must be that repository's: each root key it names is a
+ * certificate whose CN is the GUN, as notary's root certificates are
+ * (trustpinning ValidateRoot keeps only those). The signing key need not
+ * be among them: a rotation's new root is signed by the old key too.
+ */
+function rootKeysProblem(signed: object, gun: string): string | undefined {
+  const parsed = rootKeysSchema.safeParse(signed);
+  if (!parsed.success) return 'the root metadata names no root key';
+  const { keys, roles } = parsed.data;
+  for (const id of roles.root.keyids) {
+    const key = keys[id];
+    if (key === undefined) return `the root metadata names root key ${id} but does not hold it`;
+    let commonName: string;
+    try {
+      commonName = parseCertificate(Buffer.from(key.keyval.public, 'base64').toString('utf8')).commonName;
+    } catch {
+      return `root key ${id} of the root metadata is not a certificate`;
+    }
+    if (commonName !== gun) return `the root metadata is not for ${gun}`;
+  }
+  return undefined;
+}
+
 /** Why `message` is not what `purpose` says it is, or undefined when it is. */
 export function purposeProblem(
   message: Uint8Array,
@@ -61,7 +93,7 @@ export function purposeProblem(
     if (typeof value !== 'object' || value === null || (value as { _type?: unknown })._type !== 'Root') {
       return 'the data to sign is not root metadata (its _type is not Root)';
     }
-    return undefined;
+    return rootKeysProblem(value, purpose.gun);
   }
   // The parser reads the first DER element only: the message must be that element and no more,
   // or anything could ride along behind a valid certificate and be signed with it.

@@ -2,7 +2,7 @@
  * Carries out token requests on a PKCS#11 token, within the helper's limits:
  * list, import and sign with root keys, nothing else (the protocol cannot
  * say anything else), and a signature only over what its purpose says: the
- * `signed` part of a root.json, or the TBSCertificate of a root
+ * `signed` part of that GUN's root.json, or the TBSCertificate of a root
  * certificate for that GUN. A lab server that asked for anything else (say,
  * a signature over a targets file) gets REFUSED, and the token is not used.
  *

@@ -3,9 +3,11 @@
  * the key store, the token socket and the table formatting (it runs on a
  * KeyContext, without a repository session; see ../context.ts).
  *
- * Keys on the attendee's YubiKey come first, with LOCATION `yubikey`, as
- * notary lists its YubiKey store before the file store; the backup of such
- * a key in the file store is listed too, with its directory.
+ * Keys on the attendee's YubiKey are listed with LOCATION `yubikey`, and
+ * the backup of such a key in the file store too, with its directory.
+ * Rows are sorted as notary's keyInfoSorter does (cmd/notary/prettyprint.go):
+ * root keys first, then GUN, role, key ID and the whole location, so a
+ * backup (a path, "/…") comes before its `yubikey` row.
  */
 import path from 'node:path';
 import { listToken, YUBIKEY_LOCATION } from '../../token/socket.js';
@@ -39,7 +41,7 @@ export async function keyListCommand(ctx: KeyContext): Promise<CommandResult> {
       role: k.role,
       gun: k.gun ?? '',
       id: k.id,
-      location: truncateLocation(path.dirname(k.path)),
+      location: path.dirname(k.path),
       onToken: false,
     })),
   ];
@@ -48,7 +50,7 @@ export async function keyListCommand(ctx: KeyContext): Promise<CommandResult> {
     ctx.out('\nNo signing keys found.\n\n');
     return {};
   }
-  // notary sorts root keys first, then by GUN, role and key ID; the YubiKey's store is read first.
+  // notary's keyInfoSorter: root keys first, then GUN, role, key ID and the untruncated location.
   const sorted = [...rows].sort((a, b) => {
     const rank = (r: string) => (r === 'root' ? 0 : 1);
     return (
@@ -56,14 +58,14 @@ export async function keyListCommand(ctx: KeyContext): Promise<CommandResult> {
       cmp(a.gun, b.gun) ||
       cmp(a.role, b.role) ||
       cmp(a.id, b.id) ||
-      Number(b.onToken) - Number(a.onToken)
+      cmp(a.location, b.location)
     );
   });
   ctx.out(
     '\n' +
       formatTable(
         ['ROLE', 'GUN', 'KEY ID', 'LOCATION'],
-        sorted.map((k) => [k.role, truncateGun(k.gun), k.id, k.location]),
+        sorted.map((k) => [k.role, truncateGun(k.gun), k.id, truncateLocation(k.location)]),
       ) +
       '\n',
   );

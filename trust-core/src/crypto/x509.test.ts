@@ -3,7 +3,7 @@ import { fileURLToPath } from 'node:url';
 import { p256 } from '@noble/curves/nist.js';
 import { AsnConvert } from '@peculiar/asn1-schema';
 import { Certificate } from '@peculiar/asn1-x509';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { fromBase64, fromUtf8 } from '../encoding/bytes.js';
 import { parseJson } from '../encoding/canonical-json.js';
 import type { JsonValue } from '../encoding/canonical-json.js';
@@ -180,12 +180,18 @@ describe('createRootCertificateWith (a token signs)', () => {
     await expect(
       createRootCertificateWith(spki, () => Promise.resolve(new Uint8Array(63)), gun, { now }),
     ).rejects.toMatchObject({ code: 'BAD_SIGNATURE' });
+    // A key that is not P-256 is refused before the token is asked: a signature costs a touch.
     const ed = PrivateKey.generate('ed25519');
-    await expect(
-      createRootCertificateWith(ed.publicKey().publicBytes, () => Promise.resolve(new Uint8Array(64)), gun, {
-        now,
-      }),
-    ).rejects.toThrow();
+    // RFC 8410: the SubjectPublicKeyInfo of an Ed25519 key.
+    const edSpki = Buffer.concat([
+      Buffer.from('302a300506032b6570032100', 'hex'),
+      ed.publicKey().publicBytes,
+    ]);
+    const sign = vi.fn(() => Promise.resolve(new Uint8Array(64)));
+    await expect(createRootCertificateWith(edSpki, sign, gun, { now })).rejects.toMatchObject({
+      code: 'UNSUPPORTED_KEY',
+    });
+    expect(sign).not.toHaveBeenCalled();
   });
 });
 

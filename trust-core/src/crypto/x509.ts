@@ -208,13 +208,14 @@ export async function createRootCertificateWith(
   gun: string,
   options: { now: Date; validityDays?: number },
 ): Promise<string> {
-  const { tbsCertificate, finish } = rootCertificateParts(spkiDer, gun, options);
-  const tbsDer = derOf(tbsCertificate);
-  const signature = await sign(tbsDer);
+  // Checked before the token is asked: a signature costs the attendee a PIN and a touch.
   const info = parseSpki(spkiDer);
   if (info.kind !== 'ecdsa' || info.curve !== 'P-256') {
     throw new KeyError('UNSUPPORTED_KEY', 'notary root certificates need a P-256 ecdsa key');
   }
+  const { tbsCertificate, finish } = rootCertificateParts(spkiDer, gun, options);
+  const tbsDer = derOf(tbsCertificate);
+  const signature = await sign(tbsDer);
   // A token need not make low-S signatures, and Go's verifier has no low-S rule: neither has this check.
   const valid =
     signature.length === 64 &&

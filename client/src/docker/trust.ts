@@ -119,11 +119,12 @@ export async function openTrustRepository(
   };
 }
 
-/** docker's trust.NotaryError: the learner-facing line for a trust failure. */
+/** The attendee's YubiKey, through the token socket, when a helper is paired. */
 async function hardwareFor(ctx: DockerContext): Promise<TokenKeyStore | undefined> {
   return TokenKeyStore.connect(ctx.env.env, { out: (text) => ctx.out(text), debug: () => {} });
 }
 
+/** docker's trust.NotaryError: the learner-facing line for a trust failure. */
 export function notaryError(gun: string, error: unknown): DockerError {
   if (error instanceof DockerError) return error;
   if (error instanceof TokenRequestError) {

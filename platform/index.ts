@@ -183,7 +183,7 @@ export async function createPlatform(settings: Settings, options: PlatformOption
       labs,
       hub,
       tokenKeys: (learnerId) => yubikeys.keysOnToken(learnerId),
-      watchTokenKeys: (learnerId, listener) => yubikeys.watch(learnerId, () => listener()),
+      watchTokenKeys: (learnerId, listener) => yubikeys.watchKeys(learnerId, listener),
       homeOf: (learnerId) => homes.readerOf(learnerId),
       opened: (learnerId, labId) =>
         void homes.labOpened(learnerId, labId).catch((error: unknown) => logger.warn('lab files', error)),

@@ -268,6 +268,29 @@ describe('pairing codes', () => {
     await vi.waitFor(() => expect(seen.at(-1)).toEqual({ state: 'connected', local: false, token: null }));
   });
 
+  it('tells key watchers (the lab’s checks) only when what the token holds changes, not of status frames', async () => {
+    const lab = await startLab();
+    const { helper } = await lab.pairHelper(ALICE, 1);
+    let heard = 0;
+    cleanups.push(lab.broker.watchKeys(ALICE, () => heard++));
+    const seen = statuses(lab.broker, ALICE);
+    helper.send({ type: 'status', token: TOKEN, activity: 'signing for docker.io/alice/alpine root' });
+    helper.send({ type: 'status', token: TOKEN });
+    await vi.waitFor(() => expect(seen.at(-1)).toEqual({ state: 'connected', local: false, token: TOKEN }));
+    expect(heard).toBe(0);
+
+    const listed = async (...keys: number[]) => {
+      const answer = lab.broker.request(ALICE, { op: 'list' });
+      helper.reply((await helper.nextOf('request')).id, listReply(...keys));
+      await answer;
+    };
+    await listed(1);
+    expect(heard).toBe(0);
+    await listed(1, 2);
+    expect(heard).toBe(1);
+    expect(lab.broker.keysOnToken(ALICE)).toEqual([keyId(1), keyId(2)]);
+  });
+
   it('passes on a flood of status frames as a few updates, the last one always', async () => {
     const lab = await startLab();
     const { helper } = await lab.pairHelper(ALICE);

@@ -100,12 +100,27 @@ type StatusListener = (status: YubikeyStatus) => void;
 
 const digest = (text: string) => createHash('sha256').update(text).digest();
 
+/** Adds `listener` to the learner's set in `map`; returns its removal, which drops an empty set. */
+function listen<L>(map: Map<string, Set<L>>, learnerId: string, listener: L): () => void {
+  let set = map.get(learnerId);
+  if (set === undefined) {
+    set = new Set();
+    map.set(learnerId, set);
+  }
+  set.add(listener);
+  return () => {
+    set.delete(listener);
+    if (set.size === 0) map.delete(learnerId);
+  };
+}
+
 export class YubikeyBroker {
   readonly #options: YubikeyBrokerOptions;
   readonly #learners = new Map<string, LearnerToken>();
   readonly #byCode = new Map<string, string>();
   readonly #bySecret = new Map<string, string>();
   readonly #listeners = new Map<string, Set<StatusListener>>();
+  readonly #keyListeners = new Map<string, Set<() => void>>();
   readonly #failures = new Map<string, { count: number; since: number }>();
   readonly #pendingStatus = new Map<string, NodeJS.Timeout>();
   readonly #lastStatus = new Map<string, number>();
@@ -152,21 +167,17 @@ export class YubikeyBroker {
     };
   }
 
+  /** Every change of the learner's status (the page's panel); returns the way to stop. */
   watch(learnerId: string, listener: StatusListener): () => void {
-    let set = this.#listeners.get(learnerId);
-    if (set === undefined) {
-      set = new Set();
-      this.#listeners.set(learnerId, set);
-    }
-    set.add(listener);
-    return () => {
-      set.delete(listener);
-      if (set.size === 0) this.#listeners.delete(learnerId);
-    };
+    return listen(this.#listeners, learnerId, listener);
   }
 
-  #changed(learnerId: string): void {
-    this.#notify(learnerId);
+  /**
+   * Only changes of what the learner's token holds (the lab's checks): a
+   * helper's status frames, several per signature, run no check.
+   */
+  watchKeys(learnerId: string, listener: () => void): () => void {
+    return listen(this.#keyListeners, learnerId, listener);
   }
 
   /**
@@ -250,7 +261,7 @@ export class YubikeyBroker {
     delete entry.helper;
     if (helper && !helper.closed) {
       helper.close(4001, 'unpaired', { code: 'UNPAIRED', message: `This pairing has ended: ${why}.` });
-      this.#changed(learnerId);
+      this.#notify(learnerId);
     }
   }
 
@@ -270,7 +281,7 @@ export class YubikeyBroker {
     if (local !== undefined) {
       const reply = await local.request(request, (activity) => {
         this.#localActivity = activity;
-        this.#changed(learnerId);
+        this.#notify(learnerId);
       });
       this.#remember(learnerId, reply, request);
       return reply;
@@ -309,7 +320,9 @@ export class YubikeyBroker {
     if (reply.key) entry.keys.add(reply.key.keyId);
     while (entry.keys.size > MAX_KEYS) entry.keys.delete(entry.keys.values().next().value!);
     // Watchers (the page, the lab's checks) hear when what the token holds changed.
-    if ([...entry.keys].join() !== before) this.#changed(learnerId);
+    if ([...entry.keys].join() === before) return;
+    this.#notify(learnerId);
+    for (const listener of this.#keyListeners.get(learnerId) ?? []) listener();
   }
 
   /** Takes the upgrade when it is for the helper's path; false leaves it to others. */
@@ -459,7 +472,7 @@ export class YubikeyBroker {
         status: () => this.#statusFrame(learnerId),
         reply: (request, reply) => this.#remember(learnerId, reply, request),
         closed: () => {
-          if (entry.helper === link) this.#changed(learnerId);
+          if (entry.helper === link) this.#notify(learnerId);
         },
       },
       this.#options.requestTimeoutMs ?? 120_000,
@@ -470,7 +483,7 @@ export class YubikeyBroker {
     if (ws.readyState !== ws.OPEN) return;
     ws.send(JSON.stringify({ type: 'paired', secret, username }));
     this.#options.logger.info(`a YubiKey helper paired with learner ${learnerId}`);
-    this.#changed(learnerId);
+    this.#notify(learnerId);
     // Learn what the token holds now, for the check and the page.
     void link.request({ op: 'list' });
   }
@@ -480,7 +493,7 @@ export class YubikeyBroker {
     for (const [learnerId, entry] of this.#learners) {
       if (entry.helper && !entry.helper.closed) {
         entry.helper.close(1001, 'shutdown', { code: 'SHUTDOWN', message: 'the lab server is stopping' });
-        this.#changed(learnerId);
+        this.#notify(learnerId);
       }
     }
     // Connections that have not said hello yet are told too, and pair nothing.

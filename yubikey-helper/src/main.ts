@@ -10,6 +10,7 @@ import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { HelperClient, HelperClientError } from './helper-client.js';
 import { terminalPinSource } from './pin-prompt.js';
+import { normalisePairingCode } from './protocol.js';
 import { findModule, openToken, TokenError, type RootKeyToken } from './token/index.js';
 
 const USAGE = `Usage: yubikey-helper --server URL --code CODE [--module PATH] [--ca FILE]
@@ -51,6 +52,14 @@ async function main(argv: string[]): Promise<number> {
     process.stderr.write(`yubikey-helper: --server and --code are required\n\n${USAGE}`);
     return 2;
   }
+  // Checked before the module is loaded and the token opened: a mistyped code is told at once.
+  const code = normalisePairingCode(values.code);
+  if (code === undefined) {
+    process.stderr.write(
+      `yubikey-helper: --code ${values.code} is not a pairing code: the lab page shows 8 letters and digits, as XXXX-XXXX\n`,
+    );
+    return 2;
+  }
   const log = (line: string) => process.stdout.write(`${line}\n`);
   let token;
   let open: () => Promise<RootKeyToken>;
@@ -85,7 +94,7 @@ async function main(argv: string[]): Promise<number> {
   try {
     client = new HelperClient({
       server: values.server,
-      code: values.code,
+      code,
       token,
       reopen: open,
       log,

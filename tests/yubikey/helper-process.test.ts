@@ -1,9 +1,9 @@
 /**
- * The real helper process (bin/yubikey-helper on a SoftHSM2 token) loses
- * its connection to the lab server and comes back with its pairing secret.
- * The server side is played by the test, so that it can drop the helper's
- * socket: what is checked is that the process itself stays up through the
- * pause before reconnecting, which an in-process test cannot see.
+ * The real helper process (bin/yubikey-helper on a SoftHSM2 token), for
+ * what an in-process test cannot see: it refuses a mistyped code before it
+ * loads anything, and after a dropped connection it stays up through the
+ * pause and comes back with its pairing secret. The server side is played
+ * by the test, so that it can drop the helper's socket.
  */
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -95,10 +95,24 @@ describe.skipIf(!ok)('the helper process after a dropped connection', () => {
     await token?.cleanup();
   });
 
+  it('refuses a code that is not a pairing code before it loads the module or connects', async () => {
+    const { port } = server.address() as AddressInfo;
+    const mistyped = new Helper(
+      ['--server', `http://127.0.0.1:${port}`, '--code', 'ABCD-234', '--module', token.module],
+      token.env,
+    );
+    expect(await mistyped.exit).toBe(2);
+    expect(mistyped.output).toBe(
+      'yubikey-helper: --code ABCD-234 is not a pairing code: the lab page shows 8 letters and digits, as XXXX-XXXX\n',
+    );
+    expect(connections).toEqual([]);
+  });
+
   it('stays up through the pause and resumes with its secret, not the code', async () => {
     const { port } = server.address() as AddressInfo;
+    // As the page shows it: the helper sends the code without its dash.
     helper = new Helper(
-      ['--server', `http://127.0.0.1:${port}`, '--code', CODE, '--module', token.module],
+      ['--server', `http://127.0.0.1:${port}`, '--code', 'abcd-2345', '--module', token.module],
       token.env,
     );
     const first = await connection(0);

@@ -7,7 +7,7 @@
  */
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import type WebSocket from 'ws';
 import { WebSocketServer } from 'ws';
 import { HELPER_PATH, PROTOCOL_VERSION } from '../../yubikey-helper/src/protocol.js';
@@ -51,27 +51,19 @@ describe.skipIf(!ok)('the helper process after a dropped connection', () => {
   let server: http.Server;
   let wss: WebSocketServer;
   const connections: Connection[] = [];
-  const arrivals: Array<(connection: Connection) => void> = [];
   let helper: Helper | undefined;
 
-  const connection = (index: number, timeoutMs = 15_000): Promise<Connection> => {
-    const ready = connections[index];
-    if (ready) return Promise.resolve(ready);
-    return new Promise((resolve, reject) => {
-      const timer = setTimeout(
-        () =>
-          reject(
-            new Error(`the helper did not connect a ${index + 1}. time; it printed:\n${helper?.output}`),
-          ),
-        timeoutMs,
-      );
-      arrivals.push((arrived) => {
-        if (connections.length - 1 !== index) return;
-        clearTimeout(timer);
-        resolve(arrived);
-      });
-    });
-  };
+  /** The helper's connection number `index` (0 is the first), once it has come. */
+  const connection = (index: number): Promise<Connection> =>
+    vi.waitFor(
+      () => {
+        const arrived = connections[index];
+        if (!arrived)
+          throw new Error(`no connection ${index + 1} from the helper; it printed:\n${helper?.output}`);
+        return arrived;
+      },
+      { timeout: 15_000, interval: 50 },
+    );
 
   beforeAll(async () => {
     token = await createSoftToken();
@@ -80,9 +72,7 @@ describe.skipIf(!ok)('the helper process after a dropped connection', () => {
     server.on('upgrade', (request, socket, head) => {
       if (request.url !== HELPER_PATH) return void socket.destroy();
       wss.handleUpgrade(request, socket, head, (ws) => {
-        const arrived = new Connection(ws);
-        connections.push(arrived);
-        for (const notify of arrivals.splice(0)) notify(arrived);
+        connections.push(new Connection(ws));
       });
     });
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));

@@ -60,6 +60,15 @@ function certificateDer(gun: string): Uint8Array {
   return decodePem(createRootCertificate(PrivateKey.generate('ecdsa'), gun, { now: NOW })).bytes;
 }
 
+/** An import request of a blank secret with a certificate whose CN is `commonName`. */
+function importOf(commonName: string): TokenRequest {
+  return {
+    op: 'import',
+    secret: base64(new Uint8Array(32)),
+    certificate: base64(certificateDer(commonName)),
+  };
+}
+
 interface FakeToken extends RootKeyToken {
   listRootKeys: ReturnType<typeof vi.fn<RootKeyToken['listRootKeys']>>;
   importRootKey: ReturnType<typeof vi.fn<RootKeyToken['importRootKey']>>;
@@ -218,11 +227,7 @@ describe('perform', () => {
     token.importRootKey.mockRejectedValueOnce(
       new TypeError('the certificate is for "targets", not for root'),
     );
-    const reply = await perform(token, {
-      op: 'import',
-      secret: base64(new Uint8Array(32)),
-      certificate: base64(certificateDer('targets')),
-    });
+    const reply = await perform(token, importOf('targets'));
     expect(reply).toEqual({
       ok: false,
       error: {
@@ -238,11 +243,7 @@ describe('perform', () => {
       new TokenError('SLOTS_FULL', 'all four positions hold a key', { suggestion: 'Delete one.' }),
     );
     token.listRootKeys.mockRejectedValueOnce(new TokenError('NO_TOKEN', 'no YubiKey found'));
-    const imported = await perform(token, {
-      op: 'import',
-      secret: base64(new Uint8Array(32)),
-      certificate: base64(certificateDer('root')),
-    });
+    const imported = await perform(token, importOf('root'));
     expect(imported).toEqual({
       ok: false,
       error: { code: 'SLOTS_FULL', message: 'all four positions hold a key', suggestion: 'Delete one.' },
